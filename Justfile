@@ -1,0 +1,27 @@
+# Recipes for people who have `just`; every one is a plain cargo command,
+# so nothing here is needed to build, run or test divtune.
+
+# Run the nightly job on the sample data in data/.
+nightly *ARGS:
+    cargo run --release -- nightly {{ARGS}}
+
+# Run the whole test suite (optimised, as CI does).
+test:
+    cargo test --release
+
+# Criterion benchmarks.
+bench:
+    cargo bench
+
+# Formatting and lints, as CI expects them.
+lint:
+    cargo fmt --check
+    cargo clippy --all-targets --release -- -D warnings
+
+# Inspect a data tree (default: the shipped sample).
+inspect PATH="data":
+    cargo run --release -- inspect {{PATH}}
+
+# Regenerate the shipped sample from its seed.
+sample:
+    cargo run --release -- synth --out data

@@ -1,0 +1,217 @@
+//! The command line: parse, build a checked plan, call the stages, map the
+//! outcome to an exit code. No stage logic lives here.
+//!
+//! Exit codes are a contract: 0 success (or gate passed), 1 gate failed,
+//! 2 usage, data or runtime error.
+
+use crate::config::Config;
+use crate::data::{self, timestamps::TsUnit, DataPlan};
+use crate::ui::{self, Verbosity};
+use crate::{inspect, series, synth};
+use anyhow::{anyhow, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Exit code for success, or a gate that passed.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a gate that failed.
+pub const EXIT_GATE_FAILED: u8 = 1;
+/// Exit code for a usage, data or runtime error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Offline tuning, calibration and acceptance gate for a price/order-flow
+/// divergence detector.
+///
+/// Exit codes: 0 success or gate passed, 1 gate failed, 2 usage, data or
+/// runtime error.
+#[derive(Debug, Parser)]
+#[command(name = "divtune", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Print only errors on stderr.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print per-unit details on stderr.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
+    /// Print a machine-readable JSON summary on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a seeded synthetic market (trades and quotes, hive layout).
+    Synth(SynthArgs),
+    /// Show what the data stage sees: rows, time range, channels, side
+    /// source, drops by reason and bar counts, per symbol and day.
+    Inspect(InspectArgs),
+}
+
+/// Where the input is and how to read it.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Config file [default: config/divtune.yaml when it exists].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+
+    /// Map a field to a column, e.g. --column ts=exch_time (repeatable).
+    #[arg(long = "column", value_name = "FIELD=NAME")]
+    pub columns: Vec<String>,
+
+    /// Force the unit of numeric timestamps (s, ms, us, ns).
+    #[arg(long)]
+    pub ts_unit: Option<TsUnit>,
+
+    /// File-name pattern giving the symbol, e.g. '*_cvd_{symbol}_*'.
+    #[arg(long)]
+    pub symbol_pattern: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Parquet files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output directory (written as symbol=S/date=D/{trades,quotes}.parquet).
+    #[arg(long)]
+    pub out: PathBuf,
+
+    /// Config file whose `synth:` section gives the defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+
+    /// Seed; the same seed writes the same files.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Comma-separated symbols.
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Option<Vec<String>>,
+
+    /// Number of days.
+    #[arg(long)]
+    pub days: Option<u32>,
+
+    /// Strength of the planted effect, 0 to 1.
+    #[arg(long)]
+    pub strength: Option<f64>,
+
+    /// A market with no planted effect: flow says nothing about the future.
+    #[arg(long)]
+    pub null: bool,
+}
+
+/// Parses the command line, runs the command and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ui::set_verbosity(if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    });
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Synth(args) => run_synth(args),
+        Command::Inspect(args) => run_inspect(args, cli.json),
+    }
+}
+
+/// Reads the config and applies the data flags on top of it.
+fn load_config(args: &DataArgs) -> Result<(Config, String)> {
+    let (mut config, source) = Config::resolve(args.config.as_deref())?;
+    for pair in &args.columns {
+        let (field, name) = pair.split_once('=').ok_or_else(|| {
+            anyhow!("--column {pair}: write FIELD=NAME, e.g. --column ts=exch_time")
+        })?;
+        config.data.columns.insert(field.trim().to_string(), name.trim().to_string());
+    }
+    if let Some(unit) = args.ts_unit {
+        config.data.ts_unit = Some(unit);
+    }
+    if let Some(pattern) = &args.symbol_pattern {
+        config.data.symbol_pattern = Some(pattern.clone());
+    }
+    config.validate().map_err(|e| anyhow!("{source}: {e}"))?;
+    Ok((config, source))
+}
+
+fn plan_data(paths: &[PathBuf], config: &Config) -> Result<DataPlan> {
+    let plan = data::plan(paths, &config.data)?;
+    ui::info(format!(
+        "data: {} files ({:.1} MB) in {} units, symbols {}",
+        plan.file_count(),
+        plan.total_bytes() as f64 / 1e6,
+        plan.units.len(),
+        plan.symbols().join(", ")
+    ));
+    Ok(plan)
+}
+
+fn run_inspect(args: &InspectArgs, json: bool) -> Result<u8> {
+    let (config, _) = load_config(&args.data)?;
+    let plan = plan_data(&args.paths, &config)?;
+    let prepared = series::prepare(&plan, &config.features)?;
+    let report = inspect::inspect(&prepared);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", inspect::render(&report));
+    }
+    Ok(EXIT_OK)
+}
+
+fn run_synth(args: &SynthArgs) -> Result<u8> {
+    let started = Instant::now();
+    let (config, _) = Config::resolve(args.config.as_deref())?;
+    let mut params = config.synth;
+    if let Some(seed) = args.seed {
+        params.seed = seed;
+    }
+    if let Some(symbols) = &args.symbols {
+        params.symbols = symbols.clone();
+    }
+    if let Some(days) = args.days {
+        params.days = days;
+    }
+    if let Some(strength) = args.strength {
+        params.market.planted_strength = strength;
+    }
+    params.market.null |= args.null;
+    params.validate().map_err(|e| anyhow!("synth: {e}"))?;
+    let written = synth::write_market(&params, &args.out)
+        .map_err(|e| anyhow!("writing the synthetic market to {}: {e}", args.out.display()))?;
+    ui::info(format!(
+        "synth: wrote {} files, {} trades and {} quotes to {} in {:.1}s",
+        written.files,
+        written.trades,
+        written.quotes,
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(EXIT_OK)
+}

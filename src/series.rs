@@ -1,0 +1,100 @@
+//! Bar series: the join of the data and feature stages. Each gap-free
+//! segment of ticks becomes one series of bars; recorded feature bars pass
+//! through as they are. Units are loaded in parallel, and the result is in
+//! a fixed order (symbol, then time) whatever the thread count.
+
+use crate::core::{Bar, Channels, TsNs};
+use crate::data::{self, DataError, DataPlan, SegmentData, UnitQuality};
+use crate::features::{self, FeatureParams};
+use rayon::prelude::*;
+
+/// The bars of one gap-free segment of one symbol.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BarSeries {
+    pub symbol: String,
+    /// Local date of the segment.
+    pub day: String,
+    pub channels: Channels,
+    /// Input rows (trades + quotes, or recorded bars) behind the series.
+    pub rows: usize,
+    pub trades: usize,
+    pub bars: Vec<Bar>,
+}
+
+impl BarSeries {
+    pub fn start(&self) -> Option<TsNs> {
+        self.bars.first().map(|b| b.ts)
+    }
+
+    pub fn end(&self) -> Option<TsNs> {
+        self.bars.last().map(|b| b.ts)
+    }
+
+    /// Bar prices, indexed like the bars (what the labels read).
+    pub fn prices(&self) -> Vec<f64> {
+        self.bars.iter().map(|b| b.price).collect()
+    }
+}
+
+/// Everything the data and feature stages produced for a run.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub series: Vec<BarSeries>,
+    pub quality: Vec<UnitQuality>,
+}
+
+impl Prepared {
+    pub fn total_rows(&self) -> usize {
+        self.series.iter().map(|s| s.rows).sum()
+    }
+
+    pub fn total_bars(&self) -> usize {
+        self.series.iter().map(|s| s.bars.len()).sum()
+    }
+
+    pub fn time_range(&self) -> Option<(TsNs, TsNs)> {
+        let start = self.series.iter().filter_map(BarSeries::start).min()?;
+        let end = self.series.iter().filter_map(BarSeries::end).max()?;
+        Some((start, end))
+    }
+}
+
+/// Loads every unit of the plan and turns its segments into bar series.
+/// The first data error in plan order is returned, so the message does not
+/// depend on thread timing.
+pub fn prepare(plan: &DataPlan, params: &FeatureParams) -> Result<Prepared, DataError> {
+    let loaded: Vec<Result<(Vec<BarSeries>, UnitQuality), DataError>> = plan
+        .units
+        .par_iter()
+        .map(|unit| {
+            let data = data::load_unit(plan, unit)?;
+            let series = data.segments.iter().map(|s| to_series(s, params)).collect();
+            Ok((series, data.quality))
+        })
+        .collect();
+    let mut prepared = Prepared { series: Vec::new(), quality: Vec::new() };
+    for result in loaded {
+        let (series, quality) = result?;
+        prepared.series.extend(series.into_iter().filter(|s: &BarSeries| !s.bars.is_empty()));
+        prepared.quality.push(quality);
+    }
+    prepared.series.sort_by(|a, b| (&a.symbol, a.start()).cmp(&(&b.symbol, b.start())));
+    Ok(prepared)
+}
+
+fn to_series(segment: &data::Segment, params: &FeatureParams) -> BarSeries {
+    let (bars, trades) = match &segment.data {
+        SegmentData::Ticks { trades, quotes } => {
+            (features::bars_from_ticks(trades, quotes, params, segment.channels), trades.len())
+        }
+        SegmentData::Recorded { bars } => (bars.clone(), 0),
+    };
+    BarSeries {
+        symbol: segment.symbol.clone(),
+        day: segment.day.clone(),
+        channels: segment.channels,
+        rows: segment.rows(),
+        trades,
+        bars,
+    }
+}
