@@ -13,7 +13,7 @@
 //! - `z_clip = 5`: heavy-tailed flow would otherwise let one burst dominate
 //!   pivots and fusion.
 //! - `ema_span = 5` (alpha 1/3): per-bar flow is close to white noise, so
-//!   raw scores zig-zag and give the detector spurious pivots; span 5
+//!   raw values zig-zag and give the detector spurious pivots; span 5
 //!   removes most bar-to-bar noise for an average lag of 2 bars, small
 //!   against pivot confirmation windows. `null` turns smoothing off.
 //! - `w_ofi = w_cvd = 0.5`: no prior preference between the two.
@@ -48,7 +48,8 @@ pub struct FeatureParams {
     pub std_floor: f64,
     /// Scores are clipped to `±z_clip`, in `(0, inf]`.
     pub z_clip: f64,
-    /// EMA span applied to the clipped score, >= 1; `None` for no smoothing.
+    /// EMA span applied to each bar's value before it is scored, >= 1;
+    /// `None` for no smoothing.
     pub ema_span: Option<usize>,
     /// Weight of the OFI score in fusion, >= 0.
     pub w_ofi: f64,

@@ -1,16 +1,21 @@
 //! Rolling z-score of one bar series against its own recent past.
 //!
-//! [`RollingZ`] keeps the last `window` bar values in a fixed ring buffer and
-//! scores each new value against the mean and sample standard deviation of
-//! the values *before* it:
+//! [`RollingZ`] optionally smooths each bar value with an exponential moving
+//! average (`alpha = 2 / (span + 1)`), keeps the last `window` smoothed
+//! values in a fixed ring buffer, and scores each new smoothed value against
+//! the mean and sample standard deviation of the values *before* it:
 //!
 //! ```text
-//! z_t = clip((x_t - mean(x_{t-W..t-1})) / max(std(x_{t-W..t-1}), std_floor), ±z_clip)
+//! s_t = alpha * x_t + (1 - alpha) * s_{t-1}          (s_t = x_t without smoothing)
+//! z_t = clip((s_t - mean(s_{t-W..t-1})) / max(std(s_{t-W..t-1}), std_floor), ±z_clip)
 //! ```
 //!
-//! optionally followed by an exponential moving average with
-//! `alpha = 2 / (span + 1)`. The baseline excludes the current bar so that an
-//! outlier cannot shrink its own score.
+//! Smoothing comes first so that the score is in units of the smoothed
+//! series' own spread: thresholds such as `z_hi = 1.6` then mean the same
+//! whatever the span. (Smoothing the score instead would shrink its spread
+//! by the factor sqrt(alpha / (2 - alpha)), 0.45 at span 5, and leave such
+//! thresholds almost never reached.) The baseline excludes the current bar
+//! so that an outlier cannot shrink its own score.
 //!
 //! Edge cases:
 //! - warm-up: NaN until the buffer holds `min_periods` values (at least 2,
@@ -42,7 +47,8 @@ pub struct ZScoreSpec {
     pub std_floor: f64,
     /// Scores are clipped to `[-z_clip, z_clip]`, > 0.
     pub z_clip: f64,
-    /// EMA span of the clipped score; `None` or `Some(1)` means no smoothing.
+    /// EMA span applied to the input before scoring; `None` or `Some(1)`
+    /// means no smoothing.
     pub ema_span: Option<usize>,
 }
 
@@ -81,16 +87,18 @@ impl RollingZ {
         }
     }
 
-    /// Scores `x` against the values before it, then adds it to the window.
+    /// Smooths `x`, scores it against the values before it, then adds it to
+    /// the window.
     ///
     /// Returns NaN during warm-up and for a non-finite `x` (which is dropped).
     pub fn update(&mut self, x: f64) -> f64 {
         if !x.is_finite() {
             return f64::NAN;
         }
-        let raw = self.raw_score(x);
-        self.push(x);
-        self.smooth(raw)
+        let smoothed = self.smooth(x);
+        let score = self.raw_score(smoothed);
+        self.push(smoothed);
+        score
     }
 
     /// Mean and sample standard deviation of the current window, once it
@@ -122,14 +130,12 @@ impl RollingZ {
         (self.m2 / (self.len - 1) as f64).sqrt()
     }
 
-    fn smooth(&mut self, raw: f64) -> f64 {
-        let Some(alpha) = self.alpha else { return raw };
-        if raw.is_nan() {
-            return raw;
-        }
+    /// The EMA of the inputs so far; seeded by the first input.
+    fn smooth(&mut self, x: f64) -> f64 {
+        let Some(alpha) = self.alpha else { return x };
         let next = match self.ema {
-            None => raw,
-            Some(prev) => alpha * raw + (1.0 - alpha) * prev,
+            None => x,
+            Some(prev) => alpha * x + (1.0 - alpha) * prev,
         };
         self.ema = Some(next);
         next
@@ -267,13 +273,17 @@ mod tests {
     }
 
     #[test]
-    fn ema_smooths_clipped_scores_with_alpha_two_over_span_plus_one() {
-        // Span 3 gives alpha 0.5.
+    fn ema_smooths_the_input_before_it_is_scored() {
+        // Span 3 gives alpha 0.5: inputs 1, 2, 3, 4, 100 smooth to
+        // 1, 1.5, 2.25, 3.125, 51.5625, and those are what get scored.
         let mut z = RollingZ::new(ZScoreSpec { ema_span: Some(3), ..spec(3) });
         let out = feed(&mut z, &[1.0, 2.0, 3.0, 4.0, 100.0]);
         assert!(out[2].is_nan());
-        assert_eq!(out[3], 2.0); // the first score seeds the average
-        assert_eq!(out[4], 0.5 * 5.0 + 0.5 * 2.0); // 100 clips to 5
+        let base = [1.0, 1.5, 2.25];
+        let mean = base.iter().sum::<f64>() / 3.0;
+        let var = base.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 2.0;
+        assert!((out[3] - (3.125 - mean) / var.sqrt()).abs() < 1e-12, "{}", out[3]);
+        assert_eq!(out[4], 5.0, "51.56 against 1.5, 2.25, 3.125 clips to 5");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::labels::{self, LabelParams, Outcome};
 use crate::series::BarSeries;
 use crate::stats;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What the tuner knows about one bar series, computed once.
@@ -308,7 +308,7 @@ pub fn base_counts(
 }
 
 /// The figures of one cell (parameter set x bucket x horizon x period).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CellMetrics {
     /// All events, conflicts included.
     pub events: u64,
@@ -318,20 +318,31 @@ pub struct CellMetrics {
     pub unlabelled: u64,
     pub hits: u64,
     pub flats: u64,
+    #[serde(with = "crate::stats::json_float")]
     pub accuracy: f64,
+    #[serde(with = "crate::stats::json_float")]
     pub wilson_lo: f64,
+    #[serde(with = "crate::stats::json_float")]
     pub wilson_hi: f64,
     /// Hit rate a random bar of the same bucket would have with the same
     /// mix of bull and bear calls.
+    #[serde(with = "crate::stats::json_float")]
     pub base_rate: f64,
+    #[serde(with = "crate::stats::json_float")]
     pub n_eff: f64,
+    #[serde(with = "crate::stats::json_float")]
     pub p_value: f64,
     /// Mean and median of the side-adjusted forward return (positive = the
     /// call was right), in basis points.
+    #[serde(with = "crate::stats::json_float")]
     pub mean_ret_bps: f64,
+    #[serde(with = "crate::stats::json_float")]
     pub median_ret_bps: f64,
+    #[serde(with = "crate::stats::json_float")]
     pub median_score: f64,
+    #[serde(with = "crate::stats::json_float")]
     pub hours: f64,
+    #[serde(with = "crate::stats::json_float")]
     pub events_per_hour: f64,
 }
 

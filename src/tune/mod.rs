@@ -13,6 +13,7 @@
 pub mod buckets;
 pub mod evaluate;
 pub mod grid;
+pub mod report;
 pub mod select;
 pub mod split;
 
@@ -98,6 +99,9 @@ pub struct TuneOutcome {
     pub buckets: Vec<ChosenFigures>,
     /// Records of every point (sorted by point, series, bar).
     pub records: Vec<EventRecord>,
+    /// Every event of the deployed global parameters, labelled and tagged
+    /// with the last fold's period and its buckets.
+    pub chosen_events: Vec<crate::events::EventRow>,
 }
 
 /// The settings the tuning stage reads.
@@ -132,7 +136,18 @@ pub fn run(prepared: &Prepared, inputs: &TuneInputs<'_>) -> Result<TuneOutcome, 
         .map(|key| ctx.choose(&grid, &rows, key, Some(&global), &records))
         .collect();
     correct_test_p_values(&mut global, &mut buckets);
-    Ok(TuneOutcome { grid, folds, horizons, thresholds, rows, global, buckets, records })
+    let chosen_events = ctx.tagged_events(&prepared.series, &global.params)?;
+    Ok(TuneOutcome {
+        grid,
+        folds,
+        horizons,
+        thresholds,
+        rows,
+        global,
+        buckets,
+        records,
+        chosen_events,
+    })
 }
 
 /// Every bucket with each configured dimension at a value.
@@ -281,6 +296,26 @@ impl Context<'_> {
                     .unwrap_or_default()
             })
             .collect()
+    }
+
+    /// The events of `params`, tagged with the last fold's period and the
+    /// session and liquidity of their confirmation bars.
+    fn tagged_events(
+        &self,
+        series: &[crate::series::BarSeries],
+        params: &DetectorParams,
+    ) -> Result<Vec<crate::events::EventRow>, String> {
+        let fold = self.folds.last().expect("at least one fold");
+        let tag = |s: usize, i: usize| {
+            let info = &self.infos[s];
+            let period = fold.period(i, &info.ts, info.first_test[fold.index], self.max_h);
+            (
+                period.map_or("", |p| p.as_str()).to_string(),
+                info.session[i].as_str().to_string(),
+                info.liquidity[fold.index][i].as_str().to_string(),
+            )
+        };
+        crate::events::collect(series, params, self.inputs.labels, &tag)
     }
 
     /// Test figures pooled over folds, each fold with its own choice.

@@ -135,8 +135,13 @@ pub fn choose(
     }
 }
 
+/// The worst horizon's lower bound; NaN (never chosen) when any horizon
+/// has no labelled event or there are no horizons.
 fn objective(horizons: &[CellMetrics]) -> f64 {
-    horizons.iter().map(|m| m.wilson_lo).fold(f64::INFINITY, f64::min).min(f64::MAX)
+    if horizons.is_empty() || horizons.iter().any(|m| m.wilson_lo.is_nan()) {
+        return f64::NAN;
+    }
+    horizons.iter().map(|m| m.wilson_lo).fold(f64::INFINITY, f64::min)
 }
 
 fn eligible(horizons: &[CellMetrics], config: &SelectionConfig, is_bucket: bool) -> bool {

@@ -1,0 +1,206 @@
+//! The stages in order, as the commands run them: check the inputs, load
+//! and build bars, create the run directory, tune, and write the
+//! artifacts. A data problem stops the run before the run directory
+//! exists, so a failed run leaves nothing behind.
+
+use crate::artifacts;
+use crate::config::Config;
+use crate::core::Bar;
+use crate::data;
+use crate::detector::{Detector, DetectorParams};
+use crate::events;
+use crate::run::{self, FileEntry, Manifest, SCHEMA_VERSION};
+use crate::series::{self, BarSeries, Prepared};
+use crate::stats;
+use crate::tune::report::{RunFacts, Timings};
+use crate::tune::{self, TuneInputs, TuneOutcome};
+use crate::ui;
+use anyhow::{anyhow, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where a run reads from and writes to.
+pub struct RunRequest<'a> {
+    pub config: &'a Config,
+    pub config_source: &'a str,
+    pub data: &'a [PathBuf],
+    pub out_root: &'a Path,
+}
+
+/// A finished tuning run.
+pub struct TuneRun {
+    pub run_id: String,
+    pub dir: PathBuf,
+    pub facts: RunFacts,
+    pub outcome: TuneOutcome,
+    pub prepared: Prepared,
+    pub timings: Timings,
+}
+
+/// Checks and loads the data: every fatal data problem surfaces here.
+pub fn load(config: &Config, paths: &[PathBuf]) -> Result<(data::DataPlan, Prepared)> {
+    let plan = data::plan(paths, &config.data)?;
+    ui::info(format!(
+        "data: {} files ({:.1} MB) in {} units; symbols {}",
+        plan.file_count(),
+        plan.total_bytes() as f64 / 1e6,
+        plan.units.len(),
+        plan.symbols().join(", ")
+    ));
+    let prepared = series::prepare(&plan, &config.features)?;
+    if prepared.series.is_empty() {
+        return Err(anyhow!(
+            "no bars could be built from {}; check the bar size and the data",
+            show(paths)
+        ));
+    }
+    ui::info(format!(
+        "data: {} rows -> {} bars in {} series",
+        prepared.total_rows(),
+        prepared.total_bars(),
+        prepared.series.len()
+    ));
+    Ok((plan, prepared))
+}
+
+/// Runs the tuning stage and writes its artifacts into a new run directory.
+pub fn tune(request: &RunRequest<'_>) -> Result<TuneRun> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let (plan, prepared) = load(request.config, request.data)?;
+    let load_s = started.elapsed().as_secs_f64();
+
+    // Only now, with every input checked, does the run get a directory.
+    let (run_id, dir) = run::create_run_dir(request.out_root, &run::run_id(started_at))?;
+    ui::info(format!("run {run_id}: writing to {}", dir.display()));
+    let facts = facts(&run_id, &prepared);
+
+    let replay_started = Instant::now();
+    let config = request.config;
+    let inputs = TuneInputs {
+        base: &config.detector,
+        tune: &config.tune,
+        buckets: &config.buckets,
+        labels: &config.labels,
+    };
+    let outcome = tune::run(&prepared, &inputs).map_err(|e| anyhow!("tuning: {e}"))?;
+    let replay_s = replay_started.elapsed().as_secs_f64();
+    ui::info(format!(
+        "tune: {} grid points x {} series in {:.1}s; chosen point {:?}",
+        outcome.grid.points.len(),
+        prepared.series.len(),
+        replay_s,
+        outcome.global.point
+    ));
+
+    let timings = Timings {
+        load_s,
+        replay_s,
+        total_s: started.elapsed().as_secs_f64(),
+        ..detector_timings(&prepared.series, &outcome.global.params)
+    };
+    write_tune_artifacts(&dir, &outcome, &facts, &prepared, request, &timings)?;
+    write_manifest(&dir, &run_id, request, &plan, started_at)?;
+    Ok(TuneRun { run_id, dir, facts, outcome, prepared, timings })
+}
+
+fn write_tune_artifacts(
+    dir: &Path,
+    outcome: &TuneOutcome,
+    facts: &RunFacts,
+    prepared: &Prepared,
+    request: &RunRequest<'_>,
+    timings: &Timings,
+) -> Result<()> {
+    let horizons = &request.config.labels.horizons;
+    events::write(dir, &outcome.chosen_events, horizons, false)?;
+    let quality = serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "run_id": facts.run_id,
+        "units": prepared.quality,
+    });
+    artifacts::write_json(&dir.join("data_quality.json"), &quality)?;
+    tune::report::write_all(
+        dir,
+        outcome,
+        facts,
+        &request.config.buckets,
+        outcome.chosen_events.len(),
+        timings,
+    )?;
+    Ok(())
+}
+
+/// Writes manifest.json last, hashing every output written so far.
+pub fn write_manifest(
+    dir: &Path,
+    run_id: &str,
+    request: &RunRequest<'_>,
+    plan: &data::DataPlan,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Manifest> {
+    let config_text = serde_yaml::to_string(request.config).context("serialising the config")?;
+    let inputs = plan
+        .units
+        .iter()
+        .flat_map(|u| &u.files)
+        .map(|f| FileEntry::of(&f.file.path, f.file.path.display().to_string()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("hashing the input files")?;
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        run_id: run_id.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: run::git_commit(),
+        config_source: request.config_source.to_string(),
+        config_sha256: run::sha256_hex(config_text.as_bytes()),
+        seed: request.config.synth.seed,
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        inputs,
+        outputs: Vec::new(),
+    };
+    Ok(manifest.finish(dir)?)
+}
+
+fn facts(run_id: &str, prepared: &Prepared) -> RunFacts {
+    let (start, end) = prepared.time_range().expect("at least one bar");
+    let mut symbols: Vec<String> = prepared.series.iter().map(|s| s.symbol.clone()).collect();
+    symbols.dedup();
+    RunFacts {
+        run_id: run_id.to_string(),
+        data_start: start.to_rfc3339(),
+        data_end: end.to_rfc3339(),
+        symbols,
+        input_rows: prepared.total_rows(),
+        bars: prepared.total_bars(),
+        series: prepared.series.len(),
+    }
+}
+
+/// Per-bar compute time of one detector over every series, read from the
+/// clock once per block of bars so that the clock does not dominate.
+fn detector_timings(series: &[BarSeries], params: &DetectorParams) -> Timings {
+    const BLOCK: usize = 4096;
+    let mut per_bar_ns = Vec::new();
+    for s in series {
+        let Ok(mut detector) = Detector::new(params.clone(), s.channels) else { continue };
+        for block in s.bars.chunks(BLOCK) {
+            let t = Instant::now();
+            let fired = block.iter().filter_map(|b: &Bar| detector.update(b)).count();
+            std::hint::black_box(fired);
+            per_bar_ns.push(t.elapsed().as_nanos() as f64 / block.len() as f64);
+        }
+    }
+    let q = |p: f64| stats::quantile(&per_bar_ns, p).unwrap_or(f64::NAN);
+    Timings {
+        detector_ns_per_bar_p50: q(0.5),
+        detector_ns_per_bar_p95: q(0.95),
+        detector_ns_per_bar_p99: q(0.99),
+        ..Timings::default()
+    }
+}
+
+fn show(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
