@@ -24,11 +24,14 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Offline tuning, calibration and acceptance gate for a price/order-flow
 /// divergence detector.
-///
-/// Exit codes: 0 success or gate passed, 1 gate failed, 2 usage, data or
-/// runtime error.
 #[derive(Debug, Parser)]
-#[command(name = "divtune", version, about, long_about = None)]
+#[command(
+    name = "divtune",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success or gate passed, 1 gate failed, 2 usage, data or runtime error."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -5,6 +5,7 @@
 use crate::data::DataConfig;
 use crate::detector::DetectorParams;
 use crate::features::FeatureParams;
+use crate::gate::GateConfig;
 use crate::labels::LabelParams;
 use crate::synth::MarketConfig;
 use crate::tune::buckets::BucketConfig;
@@ -22,6 +23,7 @@ pub struct Config {
     pub labels: LabelParams,
     pub tune: TuneConfig,
     pub buckets: BucketConfig,
+    pub gate: GateConfig,
     pub synth: MarketConfig,
 }
 
@@ -67,6 +69,7 @@ impl Config {
         self.tune.validate(&self.detector)?;
         crate::tune::buckets::SessionClock::new(&self.buckets.session)?;
         self.buckets.liquidity.validate()?;
+        self.gate.validate()?;
         self.synth.validate().map_err(|e| format!("synth: {e}"))?;
         Ok(())
     }

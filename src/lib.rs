@@ -19,6 +19,7 @@ pub mod data;
 pub mod detector;
 pub mod events;
 pub mod features;
+pub mod gate;
 pub mod inspect;
 pub mod labels;
 pub mod pipeline;
