@@ -12,6 +12,29 @@ use serde::Serialize;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files being written right now, so that an interrupt handler
+/// can remove them before the process exits.
+static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every temporary file still being written. Called on Ctrl-C:
+/// finished artifacts are complete files, and this takes away the only
+/// partial ones.
+pub fn remove_in_flight() -> usize {
+    let paths = IN_FLIGHT.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+    paths.iter().filter(|p| fs::remove_file(p).is_ok()).count()
+}
+
+fn track(tmp: &Path, on: bool) {
+    if let Ok(mut v) = IN_FLIGHT.lock() {
+        if on {
+            v.push(tmp.to_path_buf());
+        } else {
+            v.retain(|p| p != tmp);
+        }
+    }
+}
 
 /// A failed write, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +59,7 @@ pub fn write_with(
     fs::create_dir_all(dir).map_err(|e| WriteError::new(dir, e))?;
     let name = path.file_name().ok_or_else(|| WriteError::new(path, "not a file path"))?;
     let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    track(&tmp, true);
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| e.to_string())?;
         let mut writer = BufWriter::new(&file);
@@ -48,6 +72,7 @@ pub fn write_with(
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
+    track(&tmp, false);
     result.map_err(|message| WriteError::new(path, message))
 }
 

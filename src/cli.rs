@@ -61,6 +61,24 @@ pub enum Command {
     /// Grid-search detector parameters, globally and per bucket, choosing on
     /// training data and judging on held-out test data.
     Tune(RunArgs),
+    /// Fit the score calibration map on a run's held-out events.
+    Calibrate(StageArgs),
+    /// Apply the acceptance rules to a run; exit 0 when all pass, 1 when any fails.
+    Gate(StageArgs),
+    /// Tune, calibrate, gate and report in one command (the nightly job).
+    Nightly(RunArgs),
+}
+
+/// A stage that works on a finished run directory.
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// The run directory (runs/RUN_ID).
+    #[arg(long)]
+    pub run: PathBuf,
+
+    /// Config file [default: config/divtune.yaml when it exists].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 /// Where the input is and how to read it.
@@ -172,6 +190,7 @@ pub fn main() -> ExitCode {
     } else {
         Verbosity::Normal
     });
+    install_interrupt_handler();
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
@@ -187,6 +206,9 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Inspect(args) => run_inspect(args, cli.json),
         Command::Replay(args) => run_replay(args, cli.json),
         Command::Tune(args) => run_tune(args, cli.json),
+        Command::Calibrate(args) => run_calibrate(args, cli.json),
+        Command::Gate(args) => run_gate(args, cli.json),
+        Command::Nightly(args) => run_nightly(args, cli.json),
     }
 }
 
@@ -329,4 +351,94 @@ fn run_replay(args: &ReplayArgs, json: bool) -> Result<u8> {
     }
     ui::info(format!("replay: {} events written to {}", rows.len(), args.out.display()));
     Ok(EXIT_OK)
+}
+
+/// On Ctrl-C, removes the temporary files being written (every finished
+/// artifact is already complete) and exits with the error code.
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        let removed = crate::artifacts::remove_in_flight();
+        eprintln!(
+            "interrupted: {removed} partial file(s) removed; finished artifacts are complete"
+        );
+        std::process::exit(i32::from(EXIT_ERROR));
+    });
+}
+
+fn stage_config(path: Option<&std::path::Path>) -> Result<Config> {
+    let (config, source) = Config::resolve(path)?;
+    config.validate().map_err(|e| anyhow!("{source}: {e}"))?;
+    Ok(config)
+}
+
+fn run_calibrate(args: &StageArgs, json: bool) -> Result<u8> {
+    let config = stage_config(args.config.as_deref())?;
+    let report = pipeline::calibrate_run(&args.run, &config)?;
+    let summary = report.calibration_report();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        for h in &summary.horizons {
+            println!(
+                "horizon {}: {:?}, rho {:.3} (p {:.2e}), n {}",
+                h.horizon, h.verdict, h.spearman_return.rho, h.spearman_return.p_greater, h.n_used
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn run_gate(args: &StageArgs, json: bool) -> Result<u8> {
+    let config = stage_config(args.config.as_deref())?;
+    let report = pipeline::gate_run(&args.run, &config)?;
+    print_gate(&report, json)?;
+    Ok(if report.passed { EXIT_OK } else { EXIT_GATE_FAILED })
+}
+
+fn print_gate(report: &crate::gate::GateReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", crate::gate::render(report));
+    }
+    Ok(())
+}
+
+fn run_nightly(args: &RunArgs, json: bool) -> Result<u8> {
+    let (config, source) = load_config(&args.input)?;
+    let request = pipeline::RunRequest {
+        config: &config,
+        config_source: &source,
+        data: &args.data,
+        out_root: &args.out,
+    };
+    let outcome = pipeline::nightly(&request)?;
+    let facts = &outcome.run.facts;
+    if json {
+        let summary = serde_json::json!({
+            "run_id": facts.run_id,
+            "dir": outcome.run.dir,
+            "passed": outcome.gate.passed,
+            "gate": outcome.gate,
+            "facts": facts,
+            "elapsed_s": outcome.elapsed_s,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_gate(&outcome.gate, false)?;
+    }
+    ui::info(format!(
+        "run {}: {} to {}, {} symbols, {} rows, {} bars, {} events, {} grid points, {:.1}s; gate {}",
+        facts.run_id,
+        facts.data_start,
+        facts.data_end,
+        facts.symbols.len(),
+        facts.input_rows,
+        facts.bars,
+        outcome.run.outcome.chosen_events.len(),
+        outcome.run.outcome.grid.points.len(),
+        outcome.elapsed_s,
+        if outcome.gate.passed { "PASSED" } else { "FAILED" }
+    ));
+    Ok(if outcome.gate.passed { EXIT_OK } else { EXIT_GATE_FAILED })
 }

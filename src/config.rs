@@ -2,6 +2,7 @@
 //! key optional with a documented default, unknown keys rejected so that a
 //! typo cannot silently leave a default in force.
 
+use crate::calibrate::CalibrationConfig;
 use crate::data::DataConfig;
 use crate::detector::DetectorParams;
 use crate::features::FeatureParams;
@@ -23,6 +24,7 @@ pub struct Config {
     pub labels: LabelParams,
     pub tune: TuneConfig,
     pub buckets: BucketConfig,
+    pub calibrate: CalibrationConfig,
     pub gate: GateConfig,
     pub synth: MarketConfig,
 }
@@ -69,6 +71,7 @@ impl Config {
         self.tune.validate(&self.detector)?;
         crate::tune::buckets::SessionClock::new(&self.buckets.session)?;
         self.buckets.liquidity.validate()?;
+        self.calibrate.validate().map_err(|e| format!("calibrate: {e}"))?;
         self.gate.validate()?;
         self.synth.validate().map_err(|e| format!("synth: {e}"))?;
         Ok(())

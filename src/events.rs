@@ -191,3 +191,69 @@ fn quote(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// Reads the directional events of one period back from an events.parquet
+/// for calibration: score, and per horizon the side-adjusted return
+/// (positive when the call was right) and the hit.
+pub fn read_for_calibration(
+    path: &Path,
+    horizons: &[usize],
+    period: &str,
+) -> Result<Vec<crate::calibrate::CalibrationEvent>, String> {
+    use crate::calibrate::{CalibrationEvent, HorizonOutcome};
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let df = ParquetReader::new(file).finish().map_err(|e| format!("{}: {e}", path.display()))?;
+    let err = |e: PolarsError| format!("{}: {e}", path.display());
+    let strings = |name: &str| -> Result<Vec<String>, String> {
+        let col = df.column(name).map_err(err)?.str().map_err(err)?.clone();
+        Ok(col.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+    };
+    let ints = |name: &str| -> Result<Vec<i64>, String> {
+        Ok(df
+            .column(name)
+            .map_err(err)?
+            .i64()
+            .map_err(err)?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    let (periods, sides) = (strings("period")?, strings("side")?);
+    let (series, bars) = (ints("series")?, ints("bar_index")?);
+    let scores: Vec<f64> = df
+        .column("score")
+        .map_err(err)?
+        .f64()
+        .map_err(err)?
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect();
+    let mut per_horizon = Vec::new();
+    for h in horizons {
+        let rets: Vec<Option<f64>> =
+            df.column(&format!("ret_{h}")).map_err(err)?.f64().map_err(err)?.iter().collect();
+        let outcomes = strings(&format!("outcome_{h}"))?;
+        per_horizon.push((*h, rets, outcomes));
+    }
+    let events = (0..df.height())
+        .filter(|&i| periods[i] == period && sides[i] != "none")
+        .map(|i| {
+            let sign = if sides[i] == "bull" { 1.0 } else { -1.0 };
+            let horizons = per_horizon
+                .iter()
+                .map(|(h, rets, outcomes)| HorizonOutcome {
+                    horizon: *h,
+                    ret: rets[i].map(|r| sign * r),
+                    hit: (!outcomes[i].is_empty()).then(|| outcomes[i] == "hit"),
+                })
+                .collect();
+            CalibrationEvent {
+                series: series[i] as u32,
+                bar: bars[i] as u32,
+                score: scores[i],
+                horizons,
+            }
+        })
+        .collect();
+    Ok(events)
+}

@@ -83,31 +83,8 @@ pub struct Evidence {
     pub median_score: f64,
 }
 
-/// One rule's outcome.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RuleResult {
-    pub name: String,
-    #[serde(with = "crate::stats::json_float")]
-    pub value: f64,
-    pub threshold: String,
-    pub passed: bool,
-    pub detail: String,
-}
-
-/// gate.json.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GateReport {
-    pub schema_version: u32,
-    pub run_id: String,
-    pub passed: bool,
-    pub rules: Vec<RuleResult>,
-}
-
-impl GateReport {
-    pub fn failed_rules(&self) -> Vec<&str> {
-        self.rules.iter().filter(|r| !r.passed).map(|r| r.name.as_str()).collect()
-    }
-}
+/// gate.json and its rules, as deployment reads them back.
+pub use crate::deploy::run_files::{GateFile as GateReport, GateRule as RuleResult};
 
 /// Applies every rule. NaN figures (no events) fail their rule.
 pub fn evaluate(evidence: &Evidence, config: &GateConfig) -> GateReport {
@@ -115,14 +92,14 @@ pub fn evaluate(evidence: &Evidence, config: &GateConfig) -> GateReport {
     for h in &evidence.horizons {
         rules.push(RuleResult {
             name: format!("acc@{}", h.horizon),
-            value: h.accuracy,
+            value: finite(h.accuracy),
             threshold: format!(">= {}", config.min_accuracy),
             passed: h.accuracy >= config.min_accuracy,
             detail: format!("test accuracy over {} labelled events", h.labelled),
         });
         rules.push(RuleResult {
             name: format!("p@{}", h.horizon),
-            value: h.p_corrected,
+            value: finite(h.p_corrected),
             threshold: format!("< {}", config.max_p_value),
             passed: h.p_corrected < config.max_p_value,
             detail: "one-sided binomial p against the base rate, effective n, Holm-adjusted".into(),
@@ -131,7 +108,7 @@ pub fn evaluate(evidence: &Evidence, config: &GateConfig) -> GateReport {
     rules.push(rate_rule(evidence.events_per_hour, config));
     rules.push(RuleResult {
         name: "median_score".into(),
-        value: evidence.median_score,
+        value: finite(evidence.median_score),
         threshold: format!(">= {}", config.min_median_score),
         passed: evidence.median_score >= config.min_median_score,
         detail: "median score of test events".into(),
@@ -146,7 +123,7 @@ pub fn evaluate(evidence: &Evidence, config: &GateConfig) -> GateReport {
 fn rate_rule(rate: f64, config: &GateConfig) -> RuleResult {
     RuleResult {
         name: "events_per_hour".into(),
-        value: rate,
+        value: finite(rate),
         threshold: format!("{} to {}", config.min_events_per_hour, config.max_events_per_hour),
         passed: rate >= config.min_events_per_hour && rate <= config.max_events_per_hour,
         detail: "events per hour in the test period, all kinds".into(),
@@ -169,11 +146,16 @@ fn monotone_rule(horizons: &[HorizonEvidence], config: &GateConfig) -> RuleResul
     };
     RuleResult {
         name: "spearman".into(),
-        value: best,
+        value: finite(best),
         threshold: format!("rho > 0 and p < {} on a horizon", config.max_p_value),
         passed: !carried.is_empty(),
         detail,
     }
+}
+
+/// A figure for gate.json: None where it could not be computed (no events).
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
 }
 
 /// The lines printed on stdout: one per rule, then the verdict.
@@ -197,10 +179,9 @@ pub fn render(report: &GateReport) -> String {
     out
 }
 
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "n/a".to_string()
-    } else if v != 0.0 && v.abs() < 1e-3 {
+fn format_value(v: Option<f64>) -> String {
+    let Some(v) = v else { return "n/a".to_string() };
+    if v != 0.0 && v.abs() < 1e-3 {
         format!("{v:.2e}")
     } else {
         format!("{v:.4}")
@@ -300,7 +281,11 @@ mod tests {
         for (e, rule) in cases {
             let report = evaluate(&e, &config);
             assert!(!report.passed);
-            assert!(report.failed_rules().contains(&rule), "{rule}: {:?}", report.failed_rules());
+            assert!(
+                report.failed_rules().iter().any(|r| r == rule),
+                "{rule}: {:?}",
+                report.failed_rules()
+            );
         }
     }
 
@@ -329,6 +314,6 @@ mod tests {
         let text = serde_json::to_string(&report).unwrap();
         let back: GateReport = serde_json::from_str(&text).unwrap();
         assert_eq!(back.rules.len(), report.rules.len());
-        assert!(back.rules[0].value.is_nan());
+        assert_eq!(back.rules[0].value, None);
     }
 }

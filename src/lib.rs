@@ -12,17 +12,22 @@
 //! streaming code that a live service can embed.
 
 pub mod artifacts;
+pub mod calibrate;
 pub mod cli;
 pub mod config;
 pub mod core;
 pub mod data;
+pub mod deploy;
 pub mod detector;
 pub mod events;
 pub mod features;
 pub mod gate;
 pub mod inspect;
 pub mod labels;
+pub mod monitor;
 pub mod pipeline;
+pub mod plots;
+pub mod report;
 pub mod run;
 pub mod series;
 pub mod stats;

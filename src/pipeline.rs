@@ -35,6 +35,8 @@ pub struct TuneRun {
     pub outcome: TuneOutcome,
     pub prepared: Prepared,
     pub timings: Timings,
+    pub plan: data::DataPlan,
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Checks and loads the data: every fatal data problem surfaces here.
@@ -101,7 +103,7 @@ pub fn tune(request: &RunRequest<'_>) -> Result<TuneRun> {
     };
     write_tune_artifacts(&dir, &outcome, &facts, &prepared, request, &timings)?;
     write_manifest(&dir, &run_id, request, &plan, started_at)?;
-    Ok(TuneRun { run_id, dir, facts, outcome, prepared, timings })
+    Ok(TuneRun { run_id, dir, facts, outcome, prepared, timings, plan, started_at })
 }
 
 fn write_tune_artifacts(
@@ -144,7 +146,10 @@ pub fn write_manifest(
         .units
         .iter()
         .flat_map(|u| &u.files)
-        .map(|f| FileEntry::of(&f.file.path, f.file.path.display().to_string()))
+        .map(|f| {
+            std::fs::read(&f.file.path)
+                .map(|b| FileEntry::of_bytes(&f.file.path.display().to_string(), &b))
+        })
         .collect::<std::io::Result<Vec<_>>>()
         .context("hashing the input files")?;
     let manifest = Manifest {
@@ -160,7 +165,7 @@ pub fn write_manifest(
         inputs,
         outputs: Vec::new(),
     };
-    Ok(manifest.finish(dir)?)
+    Ok(run::finish_manifest(manifest, dir)?)
 }
 
 fn facts(run_id: &str, prepared: &Prepared) -> RunFacts {
@@ -203,4 +208,123 @@ fn detector_timings(series: &[BarSeries], params: &DetectorParams) -> Timings {
 
 fn show(paths: &[PathBuf]) -> String {
     paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// The parts of tuning_report.json that later stages read back.
+#[derive(serde::Deserialize)]
+pub struct SavedTuning {
+    pub run: RunFacts,
+    pub global: SavedChoice,
+    pub chosen_events: usize,
+}
+
+/// The deployed global choice as saved.
+#[derive(serde::Deserialize)]
+pub struct SavedChoice {
+    pub params: DetectorParams,
+    pub test: Vec<tune::HorizonFigures>,
+}
+
+impl SavedTuning {
+    pub fn read(dir: &Path) -> Result<SavedTuning> {
+        let path = dir.join("tuning_report.json");
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{}: cannot read; is this a run directory written by `divtune tune`?",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a tuning report", path.display()))
+    }
+}
+
+/// Calibrates the score on a run's held-out events and writes the map,
+/// the monotonicity report and its plots.
+pub fn calibrate_run(dir: &Path, config: &Config) -> Result<crate::calibrate::MonotonicityReport> {
+    let saved = SavedTuning::read(dir)?;
+    let horizons = &config.labels.horizons;
+    let events = events::read_for_calibration(&dir.join("events.parquet"), horizons, "test")
+        .map_err(|e| anyhow!("reading the held-out events: {e}"))?;
+    let meta = crate::calibrate::CalibrationMeta {
+        run_id: saved.run.run_id.clone(),
+        created_at: saved.run.data_end.clone(),
+        source_period: "test".to_string(),
+        data_start: saved.run.data_start.clone(),
+        data_end: saved.run.data_end.clone(),
+        params: serde_json::to_value(&saved.global.params)?,
+        n_events_total: events.len(),
+    };
+    let report = crate::calibrate::calibrate(&events, horizons, &config.calibrate, meta)
+        .map_err(|e| anyhow!("calibrate: {e}"))?;
+    crate::calibrate::write_calibration(dir, &report)?;
+    ui::info(format!("calibrate: {} held-out events; verdict {:?}", events.len(), report.verdict));
+    Ok(report)
+}
+
+/// Applies the gate to a run's saved figures and writes gate.json and the
+/// JUnit file.
+pub fn gate_run(dir: &Path, config: &Config) -> Result<crate::gate::GateReport> {
+    let saved = SavedTuning::read(dir)?;
+    let path = dir.join(crate::calibrate::CALIBRATION_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{}: cannot read; run `divtune calibrate --run {}` first",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let calibration: crate::calibrate::CalibrationReport = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a calibration report", path.display()))?;
+    let horizons = saved
+        .global
+        .test
+        .iter()
+        .map(|f| {
+            let spearman = calibration.horizon(f.horizon).map(|h| &h.spearman_return);
+            crate::gate::HorizonEvidence {
+                horizon: f.horizon,
+                accuracy: f.metrics.accuracy,
+                labelled: f.metrics.labelled,
+                p_corrected: f.p_corrected,
+                spearman_rho: spearman.map_or(f64::NAN, |s| s.rho),
+                spearman_p: spearman.map_or(f64::NAN, |s| s.p_greater),
+            }
+        })
+        .collect();
+    let first = saved.global.test.first().map(|f| f.metrics.clone()).unwrap_or_default();
+    let evidence = crate::gate::Evidence {
+        run_id: saved.run.run_id.clone(),
+        horizons,
+        events_per_hour: first.events_per_hour,
+        median_score: first.median_score,
+    };
+    let report = crate::gate::evaluate(&evidence, &config.gate);
+    crate::gate::write(dir, &report)?;
+    Ok(report)
+}
+
+/// What one nightly run produced.
+pub struct NightlyOutcome {
+    pub run: TuneRun,
+    pub calibration: crate::calibrate::MonotonicityReport,
+    pub gate: crate::gate::GateReport,
+    pub elapsed_s: f64,
+}
+
+/// Tune, calibrate and gate in one process; the manifest is rewritten last
+/// so that it hashes every artifact of the run.
+pub fn nightly(request: &RunRequest<'_>) -> Result<NightlyOutcome> {
+    let started = Instant::now();
+    ui::info(format!(
+        "divtune nightly {}: config {}, data {}",
+        env!("CARGO_PKG_VERSION"),
+        request.config_source,
+        show(request.data)
+    ));
+    let run = tune(request)?;
+    let calibration = calibrate_run(&run.dir, request.config)?;
+    let gate = gate_run(&run.dir, request.config)?;
+    write_manifest(&run.dir, &run.run_id, request, &run.plan, run.started_at)?;
+    Ok(NightlyOutcome { run, calibration, gate, elapsed_s: started.elapsed().as_secs_f64() })
 }

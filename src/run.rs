@@ -6,12 +6,8 @@
 //! directory is created only after every input has been checked.
 
 use crate::artifacts::{self, WriteError};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+pub use crate::deploy::run_files::{sha256_hex, FileEntry, Manifest, SCHEMA_VERSION};
 use std::path::{Path, PathBuf};
-
-/// Version of every JSON and YAML artifact schema divtune writes.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// A run id for `now`.
 pub fn run_id(now: chrono::DateTime<chrono::Utc>) -> String {
@@ -35,56 +31,17 @@ pub fn create_run_dir(root: &Path, id: &str) -> Result<(String, PathBuf), WriteE
     Err(WriteError { path: root.join(id), message: "1000 runs with this id already exist".into() })
 }
 
-/// One file with its size and content hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
-    pub path: String,
-    pub bytes: u64,
-    pub sha256: String,
-}
-
-impl FileEntry {
-    /// Hashes the file at `path`, recording it under `name`.
-    pub fn of(path: &Path, name: String) -> std::io::Result<FileEntry> {
-        let bytes = std::fs::read(path)?;
-        Ok(FileEntry { path: name, bytes: bytes.len() as u64, sha256: sha256_hex(&bytes) })
-    }
-}
-
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// manifest.json: what a run read, how it was configured, and what it wrote.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub schema_version: u32,
-    pub run_id: String,
-    pub tool_version: String,
-    pub git_commit: String,
-    pub config_source: String,
-    pub config_sha256: String,
-    pub seed: u64,
-    pub started_at: String,
-    pub finished_at: String,
-    pub inputs: Vec<FileEntry>,
-    /// Paths relative to the run directory.
-    pub outputs: Vec<FileEntry>,
-}
-
-impl Manifest {
-    /// Hashes every regular file under `dir` (except the manifest itself)
-    /// as an output, in sorted order, and writes the manifest.
-    pub fn finish(mut self, dir: &Path) -> Result<Manifest, WriteError> {
-        let mut outputs = Vec::new();
-        collect_outputs(dir, dir, &mut outputs)
-            .map_err(|e| WriteError { path: dir.to_path_buf(), message: e.to_string() })?;
-        outputs.sort_by(|a, b| a.path.cmp(&b.path));
-        self.outputs = outputs;
-        artifacts::write_json(&dir.join("manifest.json"), &self)?;
-        Ok(self)
-    }
+/// Hashes every regular file under `dir` (except the manifest itself and
+/// hidden temporaries) as an output, in sorted order, and writes the
+/// manifest.
+pub fn finish_manifest(mut manifest: Manifest, dir: &Path) -> Result<Manifest, WriteError> {
+    let mut outputs = Vec::new();
+    collect_outputs(dir, dir, &mut outputs)
+        .map_err(|e| WriteError { path: dir.to_path_buf(), message: e.to_string() })?;
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    manifest.outputs = outputs;
+    artifacts::write_json(&dir.join("manifest.json"), &manifest)?;
+    Ok(manifest)
 }
 
 fn collect_outputs(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> std::io::Result<()> {
@@ -95,7 +52,7 @@ fn collect_outputs(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> std::io
         if path.is_dir() {
             collect_outputs(root, &path, out)?;
         } else if !hidden && name != "manifest.json" {
-            out.push(FileEntry::of(&path, name)?);
+            out.push(FileEntry::of_file(root, &name)?);
         }
     }
     Ok(())

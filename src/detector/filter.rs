@@ -173,7 +173,7 @@ impl EventFilter {
     fn parts(&self, pair: &PivotPair, d: u64, fired: ChannelSet, s: &Strength) -> DivergenceParts {
         let p = &self.p;
         DivergenceParts {
-            strength: score::strength(s.strong, s.weak, p.z_hi, p.z_mid),
+            strength: score::divergence_size(s.strong, s.weak, p.z_hi),
             swing: score::swing(pair.span_high, pair.span_low, pair.b.price, p.swing_full_bps),
             separation: score::separation(d, p.min_separation, p.max_separation),
             agreement: fired.len() as f64 / self.present.len() as f64,

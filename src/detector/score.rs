@@ -1,15 +1,15 @@
 //! The 0-100 event score: a weighted sum of components, each in [0, 1].
 //!
-//! Divergence score = 100 times the sum of 0.35 strength, 0.20 swing, 0.15
-//! separation, 0.15 agreement and 0.15 consistency. Conflict score = 100 times
-//! the sum of 0.70 strength and 0.30 disagreement (1 - consistency). Each
+//! Divergence score = 100 times the sum of 0.30 divergence size, 0.25 swing,
+//! 0.25 freshness, 0.10 agreement and 0.10 consistency. Conflict score = 100
+//! times the sum of 0.70 stretch and 0.30 disagreement (1 - consistency). Each
 //! component is a `ramp` (a clamped linear interpolation) of one reading;
 //! docs/detector.md gives the reasoning. NaN consistency scores the neutral 0.5;
 //! a zero price earns no swing credit.
 
-/// Divergence weights: strength, swing, separation, agreement, consistency. Sum 1.
-pub const DIVERGENCE_WEIGHTS: [f64; 5] = [0.35, 0.20, 0.15, 0.15, 0.15];
-/// Conflict weights: strength, disagreement (1 - consistency). Sum 1.
+/// Divergence weights: size, swing, freshness, agreement, consistency. Sum 1.
+pub const DIVERGENCE_WEIGHTS: [f64; 5] = [0.30, 0.25, 0.25, 0.10, 0.10];
+/// Conflict weights: stretch, disagreement (1 - consistency). Sum 1.
 pub const CONFLICT_WEIGHTS: [f64; 2] = [0.70, 0.30];
 /// Consistency credit when the reading is NaN or infinite.
 pub const NEUTRAL_CONSISTENCY: f64 = 0.5;
@@ -22,9 +22,18 @@ pub fn ramp(x: f64, lo: f64, hi: f64) -> f64 {
     ((x - lo) / (hi - lo)).clamp(0.0, 1.0)
 }
 
+/// How far the indicator disagreed with price: the gap between the two
+/// pivot readings (both already past the thresholds), full credit at a gap
+/// of `z_hi`. A regular divergence is exhaustion, pressure that faded from A
+/// to B while price went on; the size of the fade, not the pressure left at
+/// B, is what should predict the reversal.
+pub fn divergence_size(strong: f64, weak: f64, z_hi: f64) -> f64 {
+    ramp(strong - weak, 0.0, z_hi)
+}
+
 /// Half for the stronger reading from `z_hi` (0) to `2 z_hi` (full), half for the
-/// weaker from `z_mid` (0) to `z_hi` (full).
-pub fn strength(strong: f64, weak: f64, z_hi: f64, z_mid: f64) -> f64 {
+/// weaker from `z_mid` (0) to `z_hi` (full): how far both flows are stretched.
+pub fn stretch(strong: f64, weak: f64, z_hi: f64, z_mid: f64) -> f64 {
     0.5 * ramp(strong, z_hi, 2.0 * z_hi) + 0.5 * ramp(weak, z_mid, z_hi)
 }
 
@@ -37,14 +46,14 @@ pub fn swing(span_high: f64, span_low: f64, price_b: f64, full_bps: f64) -> f64 
     ramp(range_bps, 0.0, full_bps)
 }
 
-/// Tent over `[min, max]`: 0 at either end, 1 in the middle; 1 when `min == max`.
-/// Close pairs are likely noise and far ones stale, hence the peak in between.
+/// Freshness of the pair: full credit at `min` bars apart, falling linearly
+/// to none at `max`, so a comparison with a recent pivot counts more than
+/// one with a pivot that is about to go stale; 1 if the ends are equal.
 pub fn separation(d: u64, min: usize, max: usize) -> f64 {
     if max <= min {
         return 1.0;
     }
-    let x = (d as f64 - min as f64) / (max - min) as f64;
-    (1.0 - (2.0 * x - 1.0).abs()).clamp(0.0, 1.0)
+    1.0 - ramp(d as f64, min as f64, max as f64)
 }
 
 /// Consistency reading clamped to [0, 1]; neutral when not finite.
@@ -77,7 +86,7 @@ impl DivergenceParts {
 
 /// Conflict score 0-100: stretched OFI (vs `z_hi`) and CVD (vs `z_mid`), low consistency.
 pub fn conflict(z_ofi: f64, z_cvd: f64, c: f64, z_hi: f64, z_mid: f64) -> f64 {
-    let s = strength(z_ofi.abs(), z_cvd.abs(), z_hi, z_mid);
+    let s = stretch(z_ofi.abs(), z_cvd.abs(), z_hi, z_mid);
     let disagreement = 1.0 - consistency(c);
     100.0 * (CONFLICT_WEIGHTS[0] * s + CONFLICT_WEIGHTS[1] * disagreement)
 }
@@ -105,10 +114,17 @@ mod tests {
     }
 
     #[test]
-    fn strength_at_thresholds_is_zero_and_saturates_at_twice_z_hi() {
-        assert_eq!(strength(1.6, 0.6, 1.6, 0.6), 0.0);
-        assert!(close(strength(2.4, 1.1, 1.6, 0.6), 0.5 * 0.5 + 0.5 * 0.5));
-        assert_eq!(strength(5.0, 3.0, 1.6, 0.6), 1.0);
+    fn stretch_at_thresholds_is_zero_and_saturates_at_twice_z_hi() {
+        assert_eq!(stretch(1.6, 0.6, 1.6, 0.6), 0.0);
+        assert!(close(stretch(2.4, 1.1, 1.6, 0.6), 0.5 * 0.5 + 0.5 * 0.5));
+        assert_eq!(stretch(5.0, 3.0, 1.6, 0.6), 1.0);
+    }
+
+    #[test]
+    fn divergence_size_grows_with_the_gap_between_readings() {
+        assert_eq!(divergence_size(2.0, 2.0, 1.6), 0.0);
+        assert!(close(divergence_size(2.4, 1.6, 1.6), 0.5));
+        assert_eq!(divergence_size(4.0, 0.6, 1.6), 1.0);
     }
 
     #[test]
@@ -120,10 +136,10 @@ mod tests {
     }
 
     #[test]
-    fn separation_peaks_mid_window_and_is_zero_at_its_ends() {
-        assert_eq!((separation(20, 20, 200), separation(200, 20, 200)), (0.0, 0.0));
-        assert_eq!(separation(110, 20, 200), 1.0);
-        assert!(close(separation(65, 20, 200), 0.5));
+    fn freshness_is_full_at_the_closest_pair_and_none_at_the_furthest() {
+        assert_eq!((separation(20, 20, 200), separation(200, 20, 200)), (1.0, 0.0));
+        assert_eq!(separation(110, 20, 200), 0.5);
+        assert!(close(separation(65, 20, 200), 0.75));
         assert_eq!(separation(7, 7, 7), 1.0);
     }
 
@@ -143,7 +159,7 @@ mod tests {
             agreement: 1.0,
             consistency: 0.5,
         };
-        assert!(close(p.total(), 35.0 + 10.0 + 0.0 + 15.0 + 7.5));
+        assert!(close(p.total(), 30.0 + 12.5 + 0.0 + 10.0 + 5.0));
     }
 
     #[test]

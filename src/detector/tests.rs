@@ -128,9 +128,10 @@ fn lower_low_with_higher_cvd_low_fires_regular_bull_at_confirmation() {
     let b = PivotRef { index: 9, ts: TsNs(9 * SEC), price: 6.5, indicator: -0.8 };
     assert_eq!((e.pivot_a, e.pivot_b), (Some(a), Some(b)));
 
-    // strength 0.5*(0.4/1.6) + 0.5*(0.2/1.0); swing (10-6.5)/6.5 saturates;
-    // separation 6 in [3, 50] -> 6/47; agreement 1 of 3; consistency NaN -> 0.5.
-    let want = 35.0 * (0.5 * 0.25 + 0.5 * 0.2) + 20.0 + 15.0 * 6.0 / 47.0 + 5.0 + 7.5;
+    // size: readings 2.0 and 0.8 differ by 1.2 of z_hi 1.6; swing (10-6.5)/6.5
+    // saturates; freshness 6 bars apart in [3, 50] -> 1 - 3/47; agreement 1 of
+    // 3; consistency NaN -> 0.5.
+    let want = 30.0 * 0.75 + 25.0 + 25.0 * (1.0 - 3.0 / 47.0) + 10.0 / 3.0 + 5.0;
     assert!((e.score - want).abs() < 1e-9, "{} vs {want}", e.score);
     assert_eq!(e.reasons.to_string(), "no_consistency|wide_swing");
 }
@@ -246,7 +247,7 @@ fn consistency_at_pivot_b_raises_the_score_and_marks_it_consistent() {
     let base = only(run(&bars, small(), Channels::ALL)).score;
     bars[9].consistency = 0.9;
     let e = only(run(&bars, small(), Channels::ALL));
-    assert!((e.score - base - 15.0 * 0.4).abs() < 1e-9);
+    assert!((e.score - base - 10.0 * 0.4).abs() < 1e-9);
     assert!(e.reasons.contains(Reason::Consistent));
     assert!(!e.reasons.contains(Reason::NoConsistency));
 }

@@ -77,13 +77,14 @@ pub struct ChosenFigures {
 }
 
 /// A cell's metrics for one horizon, with the corrected p-value.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HorizonFigures {
     pub horizon: usize,
     #[serde(flatten)]
     pub metrics: CellMetrics,
     /// Training: Sidak-corrected for the grid size. Test: Holm-adjusted over
     /// every test hypothesis of the run.
+    #[serde(with = "crate::stats::json_float")]
     pub p_corrected: f64,
 }
 
