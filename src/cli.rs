@@ -67,6 +67,19 @@ pub enum Command {
     Gate(StageArgs),
     /// Tune, calibrate, gate and report in one command (the nightly job).
     Nightly(RunArgs),
+    /// Redraw a run's HTML report from its saved artifacts.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run directory (runs/RUN_ID).
+    #[arg(long)]
+    pub run: PathBuf,
+
+    /// Directory under which reports/RUN_ID/index.html is written.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
 }
 
 /// A stage that works on a finished run directory.
@@ -111,6 +124,10 @@ pub struct RunArgs {
     /// Directory under which the run directory is created.
     #[arg(long, default_value = "runs")]
     pub out: PathBuf,
+
+    /// Directory under which the report directory is created (nightly).
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
 
     #[command(flatten)]
     pub input: DataArgs,
@@ -209,6 +226,11 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Calibrate(args) => run_calibrate(args, cli.json),
         Command::Gate(args) => run_gate(args, cli.json),
         Command::Nightly(args) => run_nightly(args, cli.json),
+        Command::Report(args) => {
+            let path = pipeline::report_run(&args.run, &args.out)?;
+            println!("{}", path.display());
+            Ok(EXIT_OK)
+        }
     }
 }
 
@@ -294,6 +316,7 @@ fn run_tune(args: &RunArgs, json: bool) -> Result<u8> {
         config_source: &source,
         data: &args.data,
         out_root: &args.out,
+        reports_root: &args.reports,
     };
     let run = pipeline::tune(&request)?;
     let summary = serde_json::json!({
@@ -411,6 +434,7 @@ fn run_nightly(args: &RunArgs, json: bool) -> Result<u8> {
         config_source: &source,
         data: &args.data,
         out_root: &args.out,
+        reports_root: &args.reports,
     };
     let outcome = pipeline::nightly(&request)?;
     let facts = &outcome.run.facts;
@@ -421,11 +445,13 @@ fn run_nightly(args: &RunArgs, json: bool) -> Result<u8> {
             "passed": outcome.gate.passed,
             "gate": outcome.gate,
             "facts": facts,
+            "report": outcome.report,
             "elapsed_s": outcome.elapsed_s,
         });
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_gate(&outcome.gate, false)?;
+        println!("report: {}", outcome.report.display());
     }
     ui::info(format!(
         "run {}: {} to {}, {} symbols, {} rows, {} bars, {} events, {} grid points, {:.1}s; gate {}",

@@ -26,7 +26,30 @@ pub struct Config {
     pub buckets: BucketConfig,
     pub calibrate: CalibrationConfig,
     pub gate: GateConfig,
+    pub monitor: MonitorConfig,
     pub synth: MarketConfig,
+}
+
+/// The `monitor:` section: alert levels and the service to scrape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// Where Prometheus scrapes the detector service.
+    pub target: String,
+    /// Set the event-rate, score and hit-rate levels from the run's own
+    /// test figures instead of `slo`.
+    pub levels_from_run: bool,
+    pub slo: crate::monitor::SloConfig,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            target: "localhost:8003".to_string(),
+            levels_from_run: true,
+            slo: crate::monitor::SloConfig::default(),
+        }
+    }
 }
 
 /// A config that cannot be used, naming the file and what is wrong.
@@ -73,6 +96,7 @@ impl Config {
         self.buckets.liquidity.validate()?;
         self.calibrate.validate().map_err(|e| format!("calibrate: {e}"))?;
         self.gate.validate()?;
+        self.monitor.slo.validate().map_err(|e| format!("monitor.slo: {e}"))?;
         self.synth.validate().map_err(|e| format!("synth: {e}"))?;
         Ok(())
     }

@@ -25,6 +25,7 @@ pub struct RunRequest<'a> {
     pub config_source: &'a str,
     pub data: &'a [PathBuf],
     pub out_root: &'a Path,
+    pub reports_root: &'a Path,
 }
 
 /// A finished tuning run.
@@ -116,6 +117,7 @@ fn write_tune_artifacts(
 ) -> Result<()> {
     let horizons = &request.config.labels.horizons;
     events::write(dir, &outcome.chosen_events, horizons, false)?;
+    write_timeline(dir, prepared, outcome)?;
     let quality = serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "run_id": facts.run_id,
@@ -131,6 +133,44 @@ fn write_tune_artifacts(
         timings,
     )?;
     Ok(())
+}
+
+/// Bars shown on the report's event timelines: per symbol, the first
+/// `TIMELINE_BARS` bars of its first test-period series (or of its last
+/// series when none is in the test period).
+const TIMELINE_BARS: usize = 1800;
+
+fn write_timeline(dir: &Path, prepared: &Prepared, outcome: &TuneOutcome) -> Result<()> {
+    let test_start = outcome.folds.last().map(|f| f.test_start);
+    let (mut symbol, mut ts, mut price) = (Vec::new(), Vec::new(), Vec::new());
+    for sym in facts_symbols(prepared) {
+        let of_symbol: Vec<&BarSeries> =
+            prepared.series.iter().filter(|s| s.symbol == sym).collect();
+        let in_test =
+            of_symbol.iter().find(|s| s.start().zip(test_start).is_some_and(|(a, b)| a >= b));
+        let Some(series) = in_test.or(of_symbol.last()) else { continue };
+        for bar in series.bars.iter().take(TIMELINE_BARS) {
+            symbol.push(sym.clone());
+            ts.push(bar.ts.0);
+            price.push(bar.price);
+        }
+    }
+    use polars::prelude::{Column, DataFrame};
+    let height = ts.len();
+    let columns = vec![
+        Column::new("symbol".into(), symbol),
+        Column::new("ts_ns".into(), ts),
+        Column::new("price".into(), price),
+    ];
+    let mut df = DataFrame::new(height, columns)?;
+    artifacts::write_parquet(&dir.join("timeline.parquet"), &mut df)?;
+    Ok(())
+}
+
+fn facts_symbols(prepared: &Prepared) -> Vec<String> {
+    let mut symbols: Vec<String> = prepared.series.iter().map(|s| s.symbol.clone()).collect();
+    symbols.dedup();
+    symbols
 }
 
 /// Writes manifest.json last, hashing every output written so far.
@@ -170,8 +210,7 @@ pub fn write_manifest(
 
 fn facts(run_id: &str, prepared: &Prepared) -> RunFacts {
     let (start, end) = prepared.time_range().expect("at least one bar");
-    let mut symbols: Vec<String> = prepared.series.iter().map(|s| s.symbol.clone()).collect();
-    symbols.dedup();
+    let symbols = facts_symbols(prepared);
     RunFacts {
         run_id: run_id.to_string(),
         data_start: start.to_rfc3339(),
@@ -258,6 +297,8 @@ pub fn calibrate_run(dir: &Path, config: &Config) -> Result<crate::calibrate::Mo
     let report = crate::calibrate::calibrate(&events, horizons, &config.calibrate, meta)
         .map_err(|e| anyhow!("calibrate: {e}"))?;
     crate::calibrate::write_calibration(dir, &report)?;
+    crate::plots::calibration::draw_all(&report.calibration_report(), dir)
+        .map_err(|e| anyhow!("drawing the calibration plots: {e}"))?;
     ui::info(format!("calibrate: {} held-out events; verdict {:?}", events.len(), report.verdict));
     Ok(report)
 }
@@ -309,11 +350,14 @@ pub struct NightlyOutcome {
     pub run: TuneRun,
     pub calibration: crate::calibrate::MonotonicityReport,
     pub gate: crate::gate::GateReport,
+    pub report: PathBuf,
     pub elapsed_s: f64,
 }
 
-/// Tune, calibrate and gate in one process; the manifest is rewritten last
-/// so that it hashes every artifact of the run.
+/// Tune, calibrate, gate, monitoring files and report in one process. The
+/// manifest is rewritten after the run directory is complete, so that it
+/// hashes every artifact; the report (outside the run directory) is drawn
+/// from those artifacts.
 pub fn nightly(request: &RunRequest<'_>) -> Result<NightlyOutcome> {
     let started = Instant::now();
     ui::info(format!(
@@ -325,6 +369,62 @@ pub fn nightly(request: &RunRequest<'_>) -> Result<NightlyOutcome> {
     let run = tune(request)?;
     let calibration = calibrate_run(&run.dir, request.config)?;
     let gate = gate_run(&run.dir, request.config)?;
+    monitoring_run(&run.dir, request.config)?;
     write_manifest(&run.dir, &run.run_id, request, &run.plan, run.started_at)?;
-    Ok(NightlyOutcome { run, calibration, gate, elapsed_s: started.elapsed().as_secs_f64() })
+    let report = report_run(&run.dir, request.reports_root)?;
+    let elapsed_s = started.elapsed().as_secs_f64();
+    write_nightly_status(request.out_root, &run, &gate, elapsed_s)?;
+    Ok(NightlyOutcome { run, calibration, gate, report, elapsed_s })
+}
+
+/// Prometheus config, alert rules (levels set from the run's own test
+/// figures where the config asks for it) and the dashboard, in metrics/.
+pub fn monitoring_run(dir: &Path, config: &Config) -> Result<Vec<PathBuf>> {
+    let slo = if config.monitor.levels_from_run {
+        let horizon = config.labels.horizons[0];
+        let from_run =
+            crate::monitor::slo::run_figures_from_report(&dir.join("tuning_report.json"), horizon)
+                .map_err(|e| e.to_string())
+                .and_then(|f| {
+                    crate::monitor::SloConfig::from_run_figures(&f).map_err(|e| e.to_string())
+                });
+        from_run.unwrap_or_else(|e| {
+            ui::warn(format!("monitoring: alert levels from the config, not the run ({e})"));
+            config.monitor.slo.clone()
+        })
+    } else {
+        config.monitor.slo.clone()
+    };
+    let written =
+        crate::monitor::write_monitoring(&dir.join("metrics"), &slo, &config.monitor.target)?;
+    Ok(written)
+}
+
+/// Draws reports/RUN_ID/index.html from the run's saved artifacts.
+pub fn report_run(dir: &Path, reports_root: &Path) -> Result<PathBuf> {
+    let inputs = crate::report::load_inputs(dir).map_err(|e| anyhow!("report: {e}"))?;
+    let run_id = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let path = crate::report::render(&inputs, &reports_root.join(run_id))?;
+    ui::info(format!("report: {}", path.display()));
+    Ok(path)
+}
+
+/// The nightly job's own figures for a Prometheus textfile collector,
+/// written next to the runs (runs/divtune_nightly.prom).
+fn write_nightly_status(
+    root: &Path,
+    run: &TuneRun,
+    gate: &crate::gate::GateReport,
+    elapsed_s: f64,
+) -> Result<()> {
+    let status = crate::monitor::NightlyStatus {
+        run_id: run.run_id.clone(),
+        duration_s: elapsed_s,
+        finished_at_unix_s: chrono::Utc::now().timestamp() as f64,
+        completed: true,
+        gate_passed: Some(gate.passed),
+        accuracy: run.outcome.global.test.iter().map(|f| (f.horizon, f.metrics.accuracy)).collect(),
+    };
+    crate::monitor::write_textfile(&root.join("divtune_nightly.prom"), &status)?;
+    Ok(())
 }

@@ -14,7 +14,8 @@
 //! script checks on load that every image decoded and every chart has a
 //! size, and records the outcome in `data-images-ok` on `<body>`.
 //!
-//! Files: [`inputs`] (the input structs), `sections` (HTML sections),
+//! Files: [`inputs`] (the input structs), `load` (reading them from a run
+//! directory), `sections` (HTML sections),
 //! `heatmap` (grid pooling and heat maps), `charts` (bucket and timeline
 //! charts), `svg` (SVG writer), `html` (escaping, formats, page shell),
 //! `base64` (the PNG encoder).
@@ -24,11 +25,13 @@ mod charts;
 mod heatmap;
 mod html;
 pub mod inputs;
+mod load;
 mod sections;
 mod svg;
 
 pub use html::escape;
 pub use inputs::*;
+pub use load::load_inputs;
 pub use sections::failed_rules_sentence;
 
 use crate::artifacts::{self, WriteError};
