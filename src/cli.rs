@@ -69,6 +69,13 @@ pub enum Command {
     Nightly(RunArgs),
     /// Redraw a run's HTML report from its saved artifacts.
     Report(ReportArgs),
+    /// Pre-flight: the active deployment's files are present, valid, match
+    /// their manifest, and their run passed the gate.
+    Check(DeployArgs),
+    /// Make a run the active deployment (refused when its gate failed).
+    Promote(PromoteArgs),
+    /// Make the previous deployment active again.
+    Rollback(DeployArgs),
 }
 
 #[derive(Debug, Args)]
@@ -145,12 +152,21 @@ pub struct ReplayArgs {
     pub params: Option<PathBuf>,
 
     /// Output directory for events.parquet (created if missing).
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "serve")]
+    pub out: Option<PathBuf>,
 
     /// Also write events.csv.
     #[arg(long)]
     pub csv: bool,
+
+    /// Serve the replay's metrics on this address (e.g. 127.0.0.1:8003)
+    /// instead of writing files, until interrupted.
+    #[arg(long, value_name = "ADDR")]
+    pub serve: Option<String>,
+
+    /// Replay speed with --serve, in bars per second (0: as fast as possible).
+    #[arg(long, default_value_t = 0.0)]
+    pub bars_per_s: f64,
 
     #[command(flatten)]
     pub input: DataArgs,
@@ -226,6 +242,9 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Calibrate(args) => run_calibrate(args, cli.json),
         Command::Gate(args) => run_gate(args, cli.json),
         Command::Nightly(args) => run_nightly(args, cli.json),
+        Command::Check(args) => run_check(args, cli.json),
+        Command::Promote(args) => run_promote(args),
+        Command::Rollback(args) => run_rollback(args),
         Command::Report(args) => {
             let path = pipeline::report_run(&args.run, &args.out)?;
             println!("{}", path.display());
@@ -362,17 +381,27 @@ fn run_replay(args: &ReplayArgs, json: bool) -> Result<u8> {
         None => config.detector.clone(),
     };
     let (_, prepared) = pipeline::load(&config, &args.data)?;
+    if let Some(addr) = &args.serve {
+        return serve_replay(addr, &prepared, &params, &config, args.bars_per_s);
+    }
+    let out = args.out.as_ref().expect("clap requires --out without --serve");
     let untagged = |_: usize, _: usize| (String::new(), String::new(), String::new());
     let rows = events::collect(&prepared.series, &params, &config.labels, &untagged)
         .map_err(|e| anyhow!(e))?;
-    events::write(&args.out, &rows, &config.labels.horizons, args.csv)?;
+    events::write(out, &rows, &config.labels.horizons, args.csv)?;
     let counts = events::counts(&rows, &config.labels.horizons);
     if json {
         println!("{}", serde_json::to_string_pretty(&counts)?);
     } else {
-        println!("{}", serde_json::to_string_pretty(&counts)?);
+        println!("events: {} {}", counts["events"], counts["by_type"]);
+        for h in counts["horizons"].as_array().into_iter().flatten() {
+            println!(
+                "horizon {}: hits {}, misses {}, flats {}, unlabelled {}",
+                h["horizon"], h["hits"], h["misses"], h["flats"], h["unlabelled"]
+            );
+        }
     }
-    ui::info(format!("replay: {} events written to {}", rows.len(), args.out.display()));
+    ui::info(format!("replay: {} events written to {}", rows.len(), out.display()));
     Ok(EXIT_OK)
 }
 
@@ -467,4 +496,104 @@ fn run_nightly(args: &RunArgs, json: bool) -> Result<u8> {
         if outcome.gate.passed { "PASSED" } else { "FAILED" }
     ));
     Ok(if outcome.gate.passed { EXIT_OK } else { EXIT_GATE_FAILED })
+}
+
+/// Serves /metrics while replaying, then keeps serving until interrupted.
+fn serve_replay(
+    addr: &str,
+    prepared: &crate::series::Prepared,
+    params: &DetectorParams,
+    config: &Config,
+    bars_per_s: f64,
+) -> Result<u8> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let addr: std::net::SocketAddr = addr.parse().map_err(|e| anyhow!("--serve {addr}: {e}"))?;
+    let state = crate::monitor::ExporterState::new();
+    state.set_config_info("replay", env!("CARGO_PKG_VERSION"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (bound, _server) = crate::monitor::serve(addr, state.clone(), stop)?;
+    ui::info(format!("replay: serving metrics on http://{bound}/metrics; Ctrl-C stops"));
+    let emitted =
+        pipeline::replay_to_exporter(&prepared.series, params, &config.labels, &state, bars_per_s)?;
+    ui::info(format!("replay: {emitted} events replayed; still serving"));
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Where deployments live.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The deployment directory the live service reads (`active` inside it).
+    #[arg(long)]
+    pub deploy: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The run directory to promote (runs/RUN_ID).
+    #[arg(long)]
+    pub run: PathBuf,
+
+    /// The deployment directory.
+    #[arg(long)]
+    pub deploy: PathBuf,
+
+    /// Comma-separated canary symbols; writes a read-only production overlay.
+    #[arg(long, value_delimiter = ',')]
+    pub canary: Option<Vec<String>>,
+
+    /// Versions to keep (the active and previous ones are always kept).
+    #[arg(long, default_value_t = 5)]
+    pub keep: usize,
+}
+
+fn run_check(args: &DeployArgs, json: bool) -> Result<u8> {
+    let report = crate::deploy::check(&args.deploy)?;
+    if json {
+        let checks: Vec<serde_json::Value> = report
+            .checks
+            .iter()
+            .map(|c| serde_json::json!({"file": c.file, "what": c.what, "passed": c.passed, "message": c.message}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"passed": report.passed(), "checks": checks})
+            )?
+        );
+    } else {
+        print!("{report}");
+    }
+    Ok(if report.passed() { EXIT_OK } else { EXIT_ERROR })
+}
+
+fn run_promote(args: &PromoteArgs) -> Result<u8> {
+    let options = crate::deploy::PromoteOptions {
+        canary: args.canary.clone(),
+        keep: args.keep,
+        ..Default::default()
+    };
+    match crate::deploy::promote(&args.run, &args.deploy, &options) {
+        Ok(p) => {
+            println!(
+                "promoted {} (run {}); previous {}",
+                p.version,
+                p.run_id,
+                p.previous.as_deref().unwrap_or("none")
+            );
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(u8::try_from(e.exit_code()).unwrap_or(EXIT_ERROR))
+        }
+    }
+}
+
+fn run_rollback(args: &DeployArgs) -> Result<u8> {
+    let r = crate::deploy::rollback(&args.deploy, &crate::deploy::current_user())?;
+    println!("rolled back from {} to {} (run {})", r.from, r.to, r.run_id);
+    Ok(EXIT_OK)
 }

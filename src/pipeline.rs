@@ -428,3 +428,55 @@ fn write_nightly_status(
     crate::monitor::write_textfile(&root.join("divtune_nightly.prom"), &status)?;
     Ok(())
 }
+
+/// Replays one parameter set bar by bar, at `bars_per_s` (0: as fast as
+/// possible), and feeds every event to the exporter as the live service
+/// would report it. Detection latency is the measured time of the
+/// `update` call that emitted the event.
+pub fn replay_to_exporter(
+    series: &[BarSeries],
+    params: &DetectorParams,
+    label_params: &crate::labels::LabelParams,
+    state: &crate::monitor::ExporterState,
+    bars_per_s: f64,
+) -> Result<usize> {
+    use crate::monitor::ExportEvent;
+    let pace = (bars_per_s > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / bars_per_s));
+    let mut emitted = 0;
+    for s in series {
+        let mut detector = Detector::new(params.clone(), s.channels).map_err(|e| anyhow!("{e}"))?;
+        let prices = s.prices();
+        for bar in &s.bars {
+            let t = Instant::now();
+            let event = detector.update(bar);
+            let latency = t.elapsed().as_secs_f64();
+            state.add_requests(1);
+            if let Some(e) = event {
+                let labels = crate::labels::label_events(&[e], &prices, label_params)
+                    .map_err(|e| anyhow!("{e}"))?;
+                let forward_returns = labels[0]
+                    .horizons
+                    .iter()
+                    .map(|h| (h.horizon, h.ret.map(|r| r * e.side.sign()), h.hit()))
+                    .collect();
+                state.record_event(&ExportEvent {
+                    source: crate::tune::buckets::Source::of(e.channels),
+                    side: e.side,
+                    kind: e.kind,
+                    score: e.score,
+                    detection_latency_s: latency,
+                    pairing_gap_bars: e
+                        .pivot_a
+                        .zip(e.pivot_b)
+                        .map_or(0, |(a, b)| (b.index - a.index) as usize),
+                    forward_returns,
+                });
+                emitted += 1;
+            }
+            if let Some(p) = pace {
+                std::thread::sleep(p);
+            }
+        }
+    }
+    Ok(emitted)
+}

@@ -98,11 +98,24 @@ pub fn validate_set(dir: &Path) -> CheckReport {
     report
 }
 
-/// The fields every run file starts with.
+/// The fields every run file starts with. The calibration map keeps its
+/// run id under `meta`, with the rest of its provenance.
 #[derive(Deserialize)]
 struct Header {
     schema_version: Option<u32>,
     run_id: Option<String>,
+    meta: Option<MetaHeader>,
+}
+
+#[derive(Deserialize)]
+struct MetaHeader {
+    run_id: Option<String>,
+}
+
+impl Header {
+    fn run_id(&self) -> Option<&String> {
+        self.run_id.as_ref().or_else(|| self.meta.as_ref().and_then(|m| m.run_id.as_ref()))
+    }
 }
 
 /// A file's bytes and its parsed header.
@@ -215,7 +228,7 @@ fn run_id_ok(report: &mut CheckReport, file: &str, header: &Header) -> bool {
     let Some(expected) = report.run_id().map(str::to_string) else {
         return report.push(file, "run_id", Err("cannot compare: no readable manifest".into()));
     };
-    let outcome = match &header.run_id {
+    let outcome = match header.run_id() {
         Some(id) if *id == expected => Ok(expected),
         Some(id) => Err(format!(
             "run_id is {id} but the manifest's is {expected}: files from different runs \
