@@ -220,7 +220,10 @@ struct Dump {
 /// stderr (`--enable-logging=stderr`) so that script errors show there.
 fn load_in_chromium(page: &Path) -> Option<Dump> {
     if !Path::new(CHROMIUM).exists() {
-        println!("skipped: chromium not found (apt-get install chromium)");
+        // Past the test harness's capture, so that the skip shows in CI logs.
+        use std::io::Write;
+        let _ =
+            writeln!(std::io::stderr(), "skipped: chromium not found (apt-get install chromium)");
         return None;
     }
     let scratch = tempfile::tempdir().expect("temp dir");
@@ -318,4 +321,27 @@ fn the_image_check_fails_for_a_png_the_browser_cannot_decode() {
     assert_eq!(body_attr(&dump.dom, "data-images-ok").as_deref(), Some("false"));
     assert_eq!(body_attr(&dump.dom, "data-images-bad").as_deref(), Some("2"));
     assert!(!dump.stderr.contains("Uncaught"), "script error: {}", dump.stderr);
+}
+
+#[test]
+fn the_nightly_report_of_the_shipped_sample_loads_in_chromium() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reports = work.path().join("reports");
+    let out = Command::new(env!("CARGO_BIN_EXE_divtune"))
+        .args(["-q", "nightly", "--data"])
+        .arg(repo.join("data"))
+        .arg("--out")
+        .arg(work.path().join("runs"))
+        .arg("--reports")
+        .arg(&reports)
+        .current_dir(repo)
+        .output()
+        .expect("run nightly");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let run_dir = std::fs::read_dir(&reports).unwrap().next().unwrap().unwrap().path();
+    let Some(dump) = load_in_chromium(&run_dir.join("index.html")) else { return };
+    assert_eq!(body_attr(&dump.dom, "data-images-ok").as_deref(), Some("true"), "{}", dump.stderr);
+    assert_eq!(body_attr(&dump.dom, "data-imgs").as_deref(), Some("2"), "both calibration plots");
+    assert!(!dump.stderr.contains("Uncaught"), "{}", dump.stderr);
 }
