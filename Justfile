@@ -18,6 +18,14 @@ lint:
     cargo fmt --check
     cargo clippy --all-targets --release -- -D warnings
 
+# Redraw a run's report from its saved artifacts.
+report RUN:
+    cargo run --release -- report --run {{RUN}}
+
+# Re-apply the acceptance gate to a saved run (exit 1 when it fails).
+gate RUN:
+    cargo run --release -- gate --run {{RUN}}
+
 # Inspect a data tree (default: the shipped sample).
 inspect PATH="data":
     cargo run --release -- inspect {{PATH}}

@@ -176,6 +176,8 @@ pub fn to_csv(df: &DataFrame) -> String {
                 Ok(AnyValue::Null) | Err(_) => String::new(),
                 Ok(AnyValue::String(s)) => quote(s),
                 Ok(AnyValue::StringOwned(s)) => quote(&s),
+                // Shortest exact form: polars' display rounds to 6 decimals.
+                Ok(AnyValue::Float64(v)) => format!("{v}"),
                 Ok(v) => v.to_string(),
             })
             .collect();

@@ -63,15 +63,18 @@ impl Prepared {
 /// The first data error in plan order is returned, so the message does not
 /// depend on thread timing.
 pub fn prepare(plan: &DataPlan, params: &FeatureParams) -> Result<Prepared, DataError> {
+    let bar = crate::ui::progress(plan.units.len() as u64, "load");
     let loaded: Vec<Result<(Vec<BarSeries>, UnitQuality), DataError>> = plan
         .units
         .par_iter()
         .map(|unit| {
             let data = data::load_unit(plan, unit)?;
             let series = data.segments.iter().map(|s| to_series(s, params)).collect();
+            bar.inc(1);
             Ok((series, data.quality))
         })
         .collect();
+    bar.finish_and_clear();
     let mut prepared = Prepared { series: Vec::new(), quality: Vec::new() };
     for result in loaded {
         let (series, quality) = result?;
@@ -82,12 +85,25 @@ pub fn prepare(plan: &DataPlan, params: &FeatureParams) -> Result<Prepared, Data
     Ok(prepared)
 }
 
+/// Recorded bars keep what the recording has; a fusion score or a
+/// consistency it lacks is derived from its z-scores with the configured
+/// weights, as the feature stage would.
+fn derive_missing(bars: &[Bar], params: &FeatureParams) -> Vec<Bar> {
+    bars.iter()
+        .map(|b| Bar {
+            fusion: if b.fusion.is_nan() { features::fuse(b.z_ofi, b.z_cvd, params.w_ofi, params.w_cvd) } else { b.fusion },
+            consistency: if b.consistency.is_nan() { features::consistency(b.z_ofi, b.z_cvd) } else { b.consistency },
+            ..*b
+        })
+        .collect()
+}
+
 fn to_series(segment: &data::Segment, params: &FeatureParams) -> BarSeries {
     let (bars, trades) = match &segment.data {
         SegmentData::Ticks { trades, quotes } => {
             (features::bars_from_ticks(trades, quotes, params, segment.channels), trades.len())
         }
-        SegmentData::Recorded { bars } => (bars.clone(), 0),
+        SegmentData::Recorded { bars } => (derive_missing(bars, params), 0),
     };
     BarSeries {
         symbol: segment.symbol.clone(),

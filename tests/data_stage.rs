@@ -71,7 +71,7 @@ fn non_finite_and_non_positive_prices_and_quantities_are_dropped_and_counted() {
     assert_eq!(dropped(&unit, DropReason::PriceNotPositive), 1);
     assert_eq!(dropped(&unit, DropReason::QtyNotFinite), 1);
     assert_eq!(dropped(&unit, DropReason::QtyNotPositive), 1);
-    let kept: Vec<f64> = unit.segments.iter().flat_map(|s| trades_of(s)).map(|t| t.px).collect();
+    let kept: Vec<f64> = unit.segments.iter().flat_map(trades_of).map(|t| t.px).collect();
     assert_eq!(kept, vec![100.0, 101.0]);
     assert_eq!(unit.quality.files[0].rows_kept, 2);
 }
@@ -485,6 +485,13 @@ fn feature_recordings_are_replayed_as_they_are() {
     let SegmentData::Recorded { bars } = &unit.segments[0].data else { panic!("expected bars") };
     assert_eq!(bars.len(), 2);
     assert_eq!((bars[1].z_ofi, bars[1].z_cvd), (-2.0, 2.0));
-    assert!(bars[0].fusion.is_finite(), "fusion is derived when the recording lacks it");
+    assert!(bars[0].fusion.is_nan(), "the data stage keeps what the recording has");
     assert_eq!(unit.quality.channels, "ofi+cvd+fusion");
+
+    // The feature stage derives the missing fusion with the configured weights.
+    let plan = data::plan(&[path], &DataConfig::default()).unwrap();
+    let weights = divtune::features::FeatureParams { w_ofi: 3.0, w_cvd: 1.0, ..Default::default() };
+    let prepared = divtune::series::prepare(&plan, &weights).unwrap();
+    let bar = prepared.series[0].bars[1];
+    assert!((bar.fusion - (0.75 * -2.0 + 0.25 * 2.0)).abs() < 1e-12, "{}", bar.fusion);
 }

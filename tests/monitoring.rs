@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 fn tool_available(name: &str) -> bool {
     let found = Command::new(name).arg("--version").output().is_ok();
     if !found {
-        println!("skipped: {name} not found (apt-get install prometheus)");
+        // Past the test harness's capture, so that the skip shows in CI logs.
+        use std::io::Write;
+        let _ =
+            writeln!(std::io::stderr(), "skipped: {name} not found (apt-get install prometheus)");
     }
     found
 }

@@ -99,8 +99,7 @@ fn replay_and_tune_run_on_both_real_sets_and_report_what_they_find() {
 #[test]
 fn replaying_real_data_is_deterministic() {
     let Some(dir) = real_data("binance_aggtrades") else { return };
-    let mut config = Config::default();
-    config.data = aggtrades_config();
+    let config = Config { data: aggtrades_config(), ..Default::default() };
     let (_, prepared) = pipeline::load(&config, &[dir]).unwrap();
     let untagged = |_: usize, _: usize| (String::new(), String::new(), String::new());
     let run = || {

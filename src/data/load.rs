@@ -8,7 +8,6 @@ use super::side::{self, SideEncoding, SideSource};
 use super::validate::{self, DropCounts, DropReason, MonotoneClock};
 use super::{DataPlan, PlannedFile, PlannedUnit, Role, Segment, SegmentData};
 use crate::core::{Aggressor, Bar, Channels, Level, Quote, Trade, TsNs, MAX_LEVELS};
-use crate::features::fusion;
 use chrono::TimeZone;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -321,26 +320,18 @@ fn read_recording(
     let value = |col: &Option<Vec<Option<f64>>>, i: usize| {
         col.as_ref().map_or(f64::NAN, |c| c[i].unwrap_or(f64::NAN))
     };
-    let weights = crate::features::FeatureParams::default();
+    // Fusion and consistency the recording lacks stay NaN here; the feature
+    // stage derives them with the configured weights (series::prepare).
     let mut clock = MonotoneClock::default();
-    for i in 0..px.len() {
+    for (i, &price) in px.iter().enumerate() {
         let row = clock.check(ts.ns[i]).and_then(|t| {
-            let (zo, zc) = (value(&z_ofi, i), value(&z_cvd, i));
-            let fused = match &fusion_col {
-                Some(_) => value(&fusion_col, i),
-                None => fusion::fuse(zo, zc, weights.w_ofi, weights.w_cvd),
-            };
-            let consistency = match &consistency_col {
-                Some(_) => value(&consistency_col, i),
-                None => fusion::consistency(zo, zc),
-            };
             Ok(Bar {
                 ts: TsNs(t),
-                price: validate::check_price(px[i])?,
-                z_ofi: zo,
-                z_cvd: zc,
-                fusion: fused,
-                consistency,
+                price: validate::check_price(price)?,
+                z_ofi: value(&z_ofi, i),
+                z_cvd: value(&z_cvd, i),
+                fusion: value(&fusion_col, i),
+                consistency: value(&consistency_col, i),
                 activity: f64::NAN,
             })
         });

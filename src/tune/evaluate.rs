@@ -179,10 +179,16 @@ pub fn replay_grid(
     let groups: Vec<(PivotKey, Vec<&GridPoint>)> = groups.into_iter().collect();
     let tasks: Vec<(usize, usize)> =
         (0..infos.len()).flat_map(|s| (0..groups.len()).map(move |g| (s, g))).collect();
+    let bar = crate::ui::progress(tasks.len() as u64, "replay");
     let per_task: Vec<Vec<EventRecord>> = tasks
         .par_iter()
-        .map(|&(s, g)| replay_task(s, &infos[s], groups[g].0, &groups[g].1, labels))
+        .map(|&(s, g)| {
+            let records = replay_task(s, &infos[s], groups[g].0, &groups[g].1, labels);
+            bar.inc(1);
+            records
+        })
         .collect();
+    bar.finish_and_clear();
     let mut records: Vec<EventRecord> = per_task.into_iter().flatten().collect();
     records.sort_by_key(|r| (r.point, r.series, r.bar));
     records
