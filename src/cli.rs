@@ -5,10 +5,10 @@
 //! 2 usage, data or runtime error.
 
 use crate::config::Config;
-use crate::data::{self, timestamps::TsUnit, DataPlan};
+use crate::data::timestamps::TsUnit;
 use crate::detector::DetectorParams;
 use crate::ui::{self, Verbosity};
-use crate::{events, inspect, pipeline, series, synth};
+use crate::{events, inspect, pipeline, synth};
 use anyhow::{anyhow, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -272,22 +272,9 @@ fn load_config(args: &DataArgs) -> Result<(Config, String)> {
     Ok((config, source))
 }
 
-fn plan_data(paths: &[PathBuf], config: &Config) -> Result<DataPlan> {
-    let plan = data::plan(paths, &config.data)?;
-    ui::info(format!(
-        "data: {} files ({:.1} MB) in {} units, symbols {}",
-        plan.file_count(),
-        plan.total_bytes() as f64 / 1e6,
-        plan.units.len(),
-        plan.symbols().join(", ")
-    ));
-    Ok(plan)
-}
-
 fn run_inspect(args: &InspectArgs, json: bool) -> Result<u8> {
     let (config, _) = load_config(&args.data)?;
-    let plan = plan_data(&args.paths, &config)?;
-    let prepared = series::prepare(&plan, &config.features)?;
+    let (_, prepared) = pipeline::load(&config, &args.paths)?;
     let report = inspect::inspect(&prepared);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -328,15 +315,23 @@ fn run_synth(args: &SynthArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn run_tune(args: &RunArgs, json: bool) -> Result<u8> {
-    let (config, source) = load_config(&args.input)?;
-    let request = pipeline::RunRequest {
-        config: &config,
-        config_source: &source,
+fn run_request<'a>(
+    args: &'a RunArgs,
+    config: &'a Config,
+    source: &'a str,
+) -> pipeline::RunRequest<'a> {
+    pipeline::RunRequest {
+        config,
+        config_source: source,
         data: &args.data,
         out_root: &args.out,
         reports_root: &args.reports,
-    };
+    }
+}
+
+fn run_tune(args: &RunArgs, json: bool) -> Result<u8> {
+    let (config, source) = load_config(&args.input)?;
+    let request = run_request(args, &config, &source);
     let run = pipeline::tune(&request)?;
     let summary = serde_json::json!({
         "run_id": run.run_id,
@@ -458,13 +453,7 @@ fn print_gate(report: &crate::gate::GateReport, json: bool) -> Result<()> {
 
 fn run_nightly(args: &RunArgs, json: bool) -> Result<u8> {
     let (config, source) = load_config(&args.input)?;
-    let request = pipeline::RunRequest {
-        config: &config,
-        config_source: &source,
-        data: &args.data,
-        out_root: &args.out,
-        reports_root: &args.reports,
-    };
+    let request = run_request(args, &config, &source);
     let outcome = pipeline::nightly(&request)?;
     let facts = &outcome.run.facts;
     if json {

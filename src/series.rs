@@ -91,8 +91,16 @@ pub fn prepare(plan: &DataPlan, params: &FeatureParams) -> Result<Prepared, Data
 fn derive_missing(bars: &[Bar], params: &FeatureParams) -> Vec<Bar> {
     bars.iter()
         .map(|b| Bar {
-            fusion: if b.fusion.is_nan() { features::fuse(b.z_ofi, b.z_cvd, params.w_ofi, params.w_cvd) } else { b.fusion },
-            consistency: if b.consistency.is_nan() { features::consistency(b.z_ofi, b.z_cvd) } else { b.consistency },
+            fusion: if b.fusion.is_nan() {
+                features::fuse(b.z_ofi, b.z_cvd, params.w_ofi, params.w_cvd)
+            } else {
+                b.fusion
+            },
+            consistency: if b.consistency.is_nan() {
+                features::consistency(b.z_ofi, b.z_cvd)
+            } else {
+                b.consistency
+            },
             ..*b
         })
         .collect()
