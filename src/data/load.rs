@@ -420,8 +420,11 @@ fn classify_sides(
     qualities: &mut [FileQuality],
 ) -> Vec<Trade> {
     let mut sides: Vec<Option<Aggressor>> = trades.iter().map(|t| t.row.side).collect();
-    let quote_rows: Vec<Quote> = quotes.iter().map(|q| q.row).collect();
-    for &(file, _) in encodings.iter().filter(|(_, enc)| enc.is_none()) {
+    let to_infer: Vec<usize> =
+        encodings.iter().filter(|(_, enc)| enc.is_none()).map(|&(file, _)| file).collect();
+    let quote_rows: Vec<Quote> =
+        if to_infer.is_empty() { Vec::new() } else { quotes.iter().map(|q| q.row).collect() };
+    for file in to_infer {
         let idx: Vec<usize> = (0..trades.len()).filter(|&i| trades[i].file == file).collect();
         let ts: Vec<TsNs> = idx.iter().map(|&i| trades[i].row.ts).collect();
         let px: Vec<f64> = idx.iter().map(|&i| trades[i].row.px).collect();
@@ -568,37 +571,58 @@ fn split_ticks(
     plan: &DataPlan,
     symbol: &str,
     channels: Channels,
-    trades: Vec<Trade>,
+    mut trades: Vec<Trade>,
     quotes: Vec<Tagged<Quote>>,
 ) -> (Vec<Segment>, usize) {
-    let quotes: Vec<Quote> = quotes.into_iter().map(|q| q.row).collect();
-    let mut timeline: Vec<i64> =
-        trades.iter().map(|t| t.ts.0).chain(quotes.iter().map(|q| q.ts.0)).collect();
-    timeline.sort_unstable();
+    let mut quotes: Vec<Quote> = quotes.into_iter().map(|q| q.row).collect();
     let mut splitter = Splitter::new(plan);
     let mut bounds: Vec<(i64, i64, String)> = Vec::new();
-    for &ts in &timeline {
+    for ts in merged_times(&trades, &quotes) {
         if splitter.starts_new(ts) {
             bounds.push((ts, ts, splitter.day.clone()));
         }
         bounds.last_mut().expect("a piece was started").1 = ts;
     }
-    let segments = bounds
+    // Cut from the back so that each tick is moved once, not copied.
+    let mut segments: Vec<Segment> = bounds
         .into_iter()
+        .rev()
         .map(|(start, end, day)| {
-            let t = slice_by_ts(&trades, start, end, |t| t.ts.0);
-            let q = slice_by_ts(&quotes, start, end, |q| q.ts.0);
+            let t = trades.split_off(trades.partition_point(|t| t.ts.0 < start));
+            let q = quotes.split_off(quotes.partition_point(|q| q.ts.0 < start));
             Segment {
                 symbol: symbol.to_string(),
                 day,
                 start: TsNs(start),
                 end: TsNs(end),
                 channels,
-                data: SegmentData::Ticks { trades: t.to_vec(), quotes: q.to_vec() },
+                data: SegmentData::Ticks { trades: t, quotes: q },
             }
         })
         .collect();
+    segments.reverse();
     (segments, splitter.gap_splits)
+}
+
+/// Every trade and quote time in order: a linear merge of the two sorted
+/// streams.
+fn merged_times<'a>(trades: &'a [Trade], quotes: &'a [Quote]) -> impl Iterator<Item = i64> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let take_trade = match (trades.get(i), quotes.get(j)) {
+            (Some(t), Some(q)) => t.ts <= q.ts,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if take_trade {
+            i += 1;
+            Some(trades[i - 1].ts.0)
+        } else {
+            j += 1;
+            Some(quotes[j - 1].ts.0)
+        }
+    })
 }
 
 fn split_recorded(
@@ -627,10 +651,4 @@ fn split_recorded(
         }
     }
     (segments, splitter.gap_splits)
-}
-
-fn slice_by_ts<T>(rows: &[T], start: i64, end: i64, ts: impl Fn(&T) -> i64) -> &[T] {
-    let lo = rows.partition_point(|r| ts(r) < start);
-    let hi = rows.partition_point(|r| ts(r) <= end);
-    &rows[lo..hi]
 }

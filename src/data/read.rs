@@ -102,25 +102,24 @@ pub fn i64_column(
 
 /// The raw values of a column that may hold a trade side in any of the
 /// supported encodings.
-pub enum SideValues {
+pub enum SideValues<'a> {
     Bools(Vec<Option<bool>>),
-    Strings(Vec<Option<String>>),
+    /// Borrowed from the data frame: no allocation per row.
+    Strings(Vec<Option<&'a str>>),
     Ints(Vec<Option<i64>>),
 }
 
-pub fn side_values(
-    df: &DataFrame,
+pub fn side_values<'a>(
+    df: &'a DataFrame,
     path: &Path,
     name: &str,
     field: &'static str,
-) -> Result<SideValues, DataError> {
+) -> Result<SideValues<'a>, DataError> {
     let col = column(df, path, name)?;
     let err = |e: PolarsError| DataError::unreadable(path, e);
     match col.dtype() {
         DataType::Boolean => Ok(SideValues::Bools(col.bool().map_err(err)?.iter().collect())),
-        DataType::String => Ok(SideValues::Strings(
-            col.str().map_err(err)?.iter().map(|s| s.map(str::to_string)).collect(),
-        )),
+        DataType::String => Ok(SideValues::Strings(col.str().map_err(err)?.iter().collect())),
         dt if dt.is_integer() => Ok(SideValues::Ints(as_i64(col, path)?)),
         other => Err(wrong_type(path, name, field, other, "booleans, strings or integers")),
     }

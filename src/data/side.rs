@@ -57,7 +57,7 @@ pub enum SideEncoding {
 /// counted); a value that no encoding knows is an error, since it means the
 /// wrong column was mapped.
 pub fn decode_sides(
-    values: &SideValues,
+    values: &SideValues<'_>,
     encoding: SideEncoding,
     path: &Path,
     column: &str,
@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn buyer_maker_strings_mean_the_seller_aggressed() {
-        let values = SideValues::Strings(vec![Some("True".into()), Some("False".into()), None]);
+        let values = SideValues::Strings(vec![Some("True"), Some("False"), None]);
         let got = decode_sides(&values, SideEncoding::BuyerMaker, path(), "buyer_maker").unwrap();
         assert_eq!(got, vec![Some(Sell), Some(Buy), None]);
     }
@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn side_words_and_signs_decode() {
-        let words = ["buy", "SELL", "B", "s"].map(|w| Some(w.to_string())).to_vec();
+        let words = ["buy", "SELL", "B", "s"].map(Some).to_vec();
         let got = decode_sides(&SideValues::Strings(words), SideEncoding::Side, path(), "side");
         assert_eq!(got.unwrap(), vec![Some(Buy), Some(Sell), Some(Buy), Some(Sell)]);
         let ints = SideValues::Ints(vec![Some(1), Some(-1)]);
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn an_unknown_side_word_names_the_row_and_value() {
-        let values = SideValues::Strings(vec![Some("buy".into()), Some("maybe".into())]);
+        let values = SideValues::Strings(vec![Some("buy"), Some("maybe")]);
         let err = decode_sides(&values, SideEncoding::Side, path(), "side").unwrap_err();
         let text = err.to_string();
         assert!(
