@@ -206,13 +206,21 @@ fn replay_task(
     let floor = ConflictFloor::for_sets(&params);
     let candidates = detector::candidates(&info.series.bars, key, channels, floor)
         .expect("grid points were validated");
+    // Labels are computed straight into the record: at thousands of events
+    // per point, an intermediate label list per event doubled the cost.
+    let cost = labels.cost_bps / 1e4;
     let mut out = Vec::new();
     for point in points {
         let events = detector::filter_candidates(&candidates, &point.params, channels)
             .expect("grid points were validated");
-        let labelled =
-            labels::label_events(&events, &info.prices, labels).expect("labels were validated");
-        for (e, l) in events.iter().zip(labelled) {
+        for e in &events {
+            let rets: Vec<Option<f64>> = labels
+                .horizons
+                .iter()
+                .map(|&h| labels::forward_return(&info.prices, e.index as usize, h))
+                .collect();
+            let outcomes =
+                rets.iter().map(|r| r.and_then(|r| labels::outcome(e.side, r, cost))).collect();
             out.push(EventRecord {
                 point: point.id as u32,
                 series: series_index as u32,
@@ -222,8 +230,8 @@ fn replay_task(
                 side: e.side,
                 kind: e.kind,
                 source: Source::of(e.channels),
-                rets: l.horizons.iter().map(|h| h.ret).collect(),
-                outcomes: l.horizons.iter().map(|h| h.outcome).collect(),
+                rets,
+                outcomes,
             });
         }
     }
