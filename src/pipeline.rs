@@ -287,7 +287,7 @@ pub fn calibrate_run(dir: &Path, config: &Config) -> Result<crate::calibrate::Mo
         .map_err(|e| anyhow!("reading the held-out events: {e}"))?;
     let meta = crate::calibrate::CalibrationMeta {
         run_id: saved.run.run_id.clone(),
-        created_at: saved.run.data_end.clone(),
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         source_period: "test".to_string(),
         data_start: saved.run.data_start.clone(),
         data_end: saved.run.data_end.clone(),
