@@ -63,6 +63,22 @@ pub fn load(config: &Config, paths: &[PathBuf]) -> Result<(data::DataPlan, Prepa
         prepared.total_bars(),
         prepared.series.len()
     ));
+    for unit in &prepared.quality {
+        for f in &unit.files {
+            ui::detail(format!(
+                "{} [{}]: read {}, kept {}, dropped {}",
+                f.path.display(),
+                f.role,
+                f.rows_read,
+                f.rows_kept,
+                f.dropped.summary()
+            ));
+        }
+        ui::detail(format!(
+            "{}: {} segments, {} gap splits, {}",
+            unit.symbol, unit.segments, unit.gap_splits, unit.channels
+        ));
+    }
     Ok((plan, prepared))
 }
 
@@ -88,6 +104,13 @@ pub fn tune(request: &RunRequest<'_>) -> Result<TuneRun> {
     };
     let outcome = tune::run(&prepared, &inputs).map_err(|e| anyhow!("tuning: {e}"))?;
     let replay_s = replay_started.elapsed().as_secs_f64();
+    for b in &outcome.buckets {
+        let choice = b
+            .fallback
+            .as_deref()
+            .map_or(format!("point {:?}", b.point), |f| format!("global ({f})"));
+        ui::detail(format!("bucket {}: {choice}", b.bucket));
+    }
     ui::info(format!(
         "tune: {} grid points x {} series in {:.1}s; chosen point {:?}",
         outcome.grid.points.len(),

@@ -156,3 +156,19 @@ fn tuning_output_is_identical_with_one_or_two_threads_and_across_runs() {
         assert!(trees[1][name] == trees[2][name], "{name} differs between two runs");
     }
 }
+
+#[test]
+fn quiet_silences_stderr_and_verbose_adds_detail() {
+    let data = repo().join("data");
+    let args = |flag: &'static str| vec![flag, "inspect", data.to_str().unwrap()];
+    let lines = |out: &Output| stderr(out).lines().count();
+    let quiet = divtune(&args("--quiet"), &repo(), None);
+    let normal = divtune(&args("--json"), &repo(), None);
+    let verbose = divtune(&args("--verbose"), &repo(), None);
+    assert!(quiet.status.success() && normal.status.success() && verbose.status.success());
+    assert_eq!(lines(&quiet), 0, "{}", stderr(&quiet));
+    assert!(lines(&verbose) > lines(&normal), "{} vs {}", lines(&verbose), lines(&normal));
+    let json: serde_json::Value =
+        serde_json::from_slice(&normal.stdout).expect("--json prints JSON on stdout");
+    assert_eq!(json["days"].as_array().unwrap().len(), 15);
+}
