@@ -94,9 +94,12 @@ pub fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), WriteError
     write_bytes(path, text.as_bytes())
 }
 
-/// Writes a data frame as Parquet (polars' default compression).
+/// Writes a data frame as Parquet (polars' default compression), on the
+/// calling thread, for the same reason the reader does (data::read).
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), WriteError> {
-    write_with(path, |w| ParquetWriter::new(w).finish(df).map(|_| ()).map_err(|e| e.to_string()))
+    write_with(path, |w| {
+        ParquetWriter::new(w).set_parallel(false).finish(df).map(|_| ()).map_err(|e| e.to_string())
+    })
 }
 
 /// Removes temporary files that an interrupted run left in `dir`.

@@ -172,3 +172,28 @@ fn quiet_silences_stderr_and_verbose_adds_detail() {
         serde_json::from_slice(&normal.stdout).expect("--json prints JSON on stdout");
     assert_eq!(json["days"].as_array().unwrap().len(), 15);
 }
+
+#[test]
+fn ctrl_c_leaves_only_whole_files_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("market");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_divtune"))
+        .args(["synth", "--days", "200", "--out", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let signal = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(signal.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "an interrupted run exits with the error code");
+    let files = tree(&out);
+    assert!(!files.is_empty(), "some days were written before the interrupt");
+    assert!(files.len() < 200 * 3 * 2, "the interrupt came before the end");
+    for (name, bytes) in &files {
+        assert!(!name.ends_with(".tmp") && !name.contains("/."), "partial file left: {name}");
+        use polars::prelude::SerReader;
+        let reader = polars::prelude::ParquetReader::new(std::io::Cursor::new(bytes.clone()));
+        assert!(reader.finish().is_ok(), "{name} is not a whole Parquet file");
+    }
+}

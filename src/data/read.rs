@@ -17,10 +17,13 @@ pub fn column_names(path: &Path) -> Result<Vec<String>, DataError> {
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 
-/// Reads the named columns of a file.
+/// Reads the named columns of a file, on the calling thread: divtune runs
+/// units in parallel itself, and polars' own parallel reader, called from
+/// inside that, lets a waiting worker start yet more units.
 pub fn read_columns(path: &Path, columns: &[String]) -> Result<DataFrame, DataError> {
     let file = open(path)?;
     ParquetReader::new(file)
+        .read_parallel(ParallelStrategy::None)
         .with_columns(Some(columns.to_vec()))
         .finish()
         .map_err(|e| DataError::unreadable(path, e))
