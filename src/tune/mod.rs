@@ -62,6 +62,9 @@ pub struct SummaryRow {
 #[derive(Clone, Debug, Serialize)]
 pub struct ChosenFigures {
     pub bucket: String,
+    /// The same bucket as a key, for the documents that need its parts.
+    #[serde(skip)]
+    pub key: BucketKey,
     /// Point chosen in the last fold (the one deployed), or None when the
     /// bucket falls back to the global parameters.
     pub point: Option<usize>,
@@ -263,6 +266,7 @@ impl Context<'_> {
         let test = self.pooled_test(&fold_choices, bucket, records);
         ChosenFigures {
             bucket: bucket.label(),
+            key: bucket,
             point: (!is_fallback).then_some(point),
             params,
             fallback: if is_fallback { last.fallback.clone() } else { None },

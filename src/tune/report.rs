@@ -3,7 +3,7 @@
 //! are documented in docs/artifacts.md; every document carries
 //! `schema_version`.
 
-use super::buckets::BucketConfig;
+use super::buckets::{BucketConfig, BucketKey};
 use super::evaluate::LiquidityThreshold;
 use super::split::Fold;
 use super::{ChosenFigures, HorizonFigures, TuneOutcome};
@@ -188,7 +188,7 @@ fn by_bucket<'a>(
         .buckets
         .iter()
         .map(|b| Override {
-            when: parse_label(&b.bucket),
+            when: when(&b.key),
             set: &b.params,
             fallback: b.fallback.as_deref(),
             point: b.point,
@@ -205,20 +205,17 @@ fn by_bucket<'a>(
     }
 }
 
-/// `session=day,liquidity=all,source=FUSION` into a map of the set values.
-fn parse_label(label: &str) -> BTreeMap<&'static str, String> {
+/// The set dimensions of a bucket, as the service matches them.
+fn when(key: &BucketKey) -> BTreeMap<&'static str, String> {
     let mut when = BTreeMap::new();
-    for part in label.split(',') {
-        if let Some((k, v)) = part.split_once('=') {
-            let key = match k {
-                "session" => "session",
-                "liquidity" => "liquidity",
-                _ => "source",
-            };
-            if v != "all" {
-                when.insert(key, v.to_string());
-            }
-        }
+    if let Some(s) = key.session {
+        when.insert("session", s.as_str().to_string());
+    }
+    if let Some(l) = key.liquidity {
+        when.insert("liquidity", l.as_str().to_string());
+    }
+    if let Some(c) = key.source {
+        when.insert("source", c.as_str().to_string());
     }
     when
 }
