@@ -132,3 +132,20 @@ fn the_grid_is_searched_in_full_and_reported() {
     assert_eq!(points.len(), 27, "every point has summary rows");
     assert!(outcome.buckets.iter().all(|b| b.point.is_some() || b.fallback.is_some()));
 }
+
+#[test]
+fn the_split_settings_change_what_is_trained_and_tested_on() {
+    let prepared = market(7, false);
+    let base = Config::default();
+    let one = tune_with(&prepared, &base);
+    let mut two_folds = base.clone();
+    two_folds.tune.split.folds = 2;
+    let two = tune_with(&prepared, &two_folds);
+    assert_eq!((one.folds.len(), two.folds.len()), (1, 2));
+    assert_eq!(two.global.fold_choices.len(), 2, "one choice per fold");
+    let mut shorter_test = base.clone();
+    shorter_test.tune.split.test_fraction = 0.2;
+    let short = tune_with(&prepared, &shorter_test);
+    assert!(short.folds[0].test_start > one.folds[0].test_start);
+    assert!(short.global.test[0].metrics.labelled < one.global.test[0].metrics.labelled);
+}
