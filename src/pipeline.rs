@@ -82,8 +82,17 @@ pub fn load(config: &Config, paths: &[PathBuf]) -> Result<(data::DataPlan, Prepa
     Ok((plan, prepared))
 }
 
-/// Runs the tuning stage and writes its artifacts into a new run directory.
+/// Runs the tuning stage, writes its artifacts into a new run directory,
+/// and closes the run with its manifest.
 pub fn tune(request: &RunRequest<'_>) -> Result<TuneRun> {
+    let run = tune_stage(request)?;
+    write_manifest(&run.dir, &run.run_id, request, &run.plan, run.started_at)?;
+    Ok(run)
+}
+
+/// The tuning stage without the manifest, for callers that write more
+/// artifacts into the run before closing it.
+fn tune_stage(request: &RunRequest<'_>) -> Result<TuneRun> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let (plan, prepared) = load(request.config, request.data)?;
@@ -126,7 +135,6 @@ pub fn tune(request: &RunRequest<'_>) -> Result<TuneRun> {
         ..detector_timings(&prepared.series, &outcome.global.params)
     };
     write_tune_artifacts(&dir, &outcome, &facts, &prepared, request, &timings)?;
-    write_manifest(&dir, &run_id, request, &plan, started_at)?;
     Ok(TuneRun { run_id, dir, facts, outcome, prepared, timings, plan, started_at })
 }
 
@@ -378,8 +386,8 @@ pub struct NightlyOutcome {
 }
 
 /// Tune, calibrate, gate, monitoring files and report in one process. The
-/// manifest is rewritten after the run directory is complete, so that it
-/// hashes every artifact; the report (outside the run directory) is drawn
+/// manifest is written once the run directory is complete, so that it
+/// hashes every artifact (and every input only once); the report (outside the run directory) is drawn
 /// from those artifacts.
 pub fn nightly(request: &RunRequest<'_>) -> Result<NightlyOutcome> {
     let started = Instant::now();
@@ -389,7 +397,7 @@ pub fn nightly(request: &RunRequest<'_>) -> Result<NightlyOutcome> {
         request.config_source,
         show(request.data)
     ));
-    let run = tune(request)?;
+    let run = tune_stage(request)?;
     let calibration = calibrate_run(&run.dir, request.config)?;
     let gate = gate_run(&run.dir, request.config)?;
     monitoring_run(&run.dir, request.config)?;

@@ -249,7 +249,8 @@ pub struct BaseCounts {
 }
 
 impl BaseCounts {
-    fn new(horizons: usize) -> Self {
+    /// Zero counts for `horizons` horizons.
+    pub fn new(horizons: usize) -> Self {
         BaseCounts {
             bars: vec![0; horizons],
             up: vec![0; horizons],

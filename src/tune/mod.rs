@@ -340,8 +340,7 @@ impl Context<'_> {
             if let Some(b) =
                 self.base.get(&(fold.index, Period::Test, bucket.session, bucket.liquidity))
             {
-                base.get_or_insert_with(|| BaseCounts { hours: 0.0, ..b.clone() }.zeroed())
-                    .merge(b);
+                base.get_or_insert_with(|| BaseCounts::new(b.bars.len())).merge(b);
             }
         }
         self.inputs
@@ -355,18 +354,6 @@ impl Context<'_> {
                 HorizonFigures { horizon, p_corrected: metrics.p_value, metrics }
             })
             .collect()
-    }
-}
-
-impl BaseCounts {
-    fn zeroed(mut self) -> Self {
-        self.bars
-            .iter_mut()
-            .chain(self.up.iter_mut())
-            .chain(self.down.iter_mut())
-            .for_each(|v| *v = 0);
-        self.hours = 0.0;
-        self
     }
 }
 
