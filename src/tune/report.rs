@@ -3,7 +3,7 @@
 //! are documented in docs/artifacts.md; every document carries
 //! `schema_version`.
 
-use super::buckets::{BucketConfig, BucketKey};
+use super::buckets::{BucketConfig, BucketKey, Liquidity, Session, Source};
 use super::evaluate::LiquidityThreshold;
 use super::split::Fold;
 use super::{ChosenFigures, HorizonFigures, TuneOutcome};
@@ -242,21 +242,21 @@ fn summary_frame(outcome: &TuneOutcome) -> PolarsResult<DataFrame> {
         columns
             .push(Column::new((*name).into(), num(&|i| params[i].get(name).unwrap_or(f64::NAN))));
     }
-    let key = |i: usize| serde_json::to_value(rows[i].bucket).unwrap_or_default();
+    let key = |i: usize| &rows[i].bucket;
     columns.extend([
         Column::new("fold".into(), int(&|i| rows[i].fold as i64)),
         Column::new("period".into(), text(&|i| rows[i].period.as_str().to_string())),
         Column::new(
             "session".into(),
-            text(&|i| key(i)["session"].as_str().unwrap_or("").to_string()),
+            text(&|i| key(i).session.map_or("all", Session::as_str).to_string()),
         ),
         Column::new(
             "liquidity".into(),
-            text(&|i| key(i)["liquidity"].as_str().unwrap_or("").to_string()),
+            text(&|i| key(i).liquidity.map_or("all", Liquidity::as_str).to_string()),
         ),
         Column::new(
             "source".into(),
-            text(&|i| key(i)["source"].as_str().unwrap_or("").to_string()),
+            text(&|i| key(i).source.map_or("all", Source::as_str).to_string()),
         ),
         Column::new("horizon".into(), int(&|i| rows[i].horizon as i64)),
     ]);
