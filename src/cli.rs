@@ -59,8 +59,12 @@ pub enum Command {
     /// Replay one parameter set over the data and write its labelled events.
     Replay(ReplayArgs),
     /// Grid-search detector parameters, globally and per bucket, choosing on
-    /// training data and judging on held-out test data.
-    Tune(RunArgs),
+    /// training data and judging on held-out test data. With --shard K/N,
+    /// do this job's share of the work for `merge`.
+    Tune(TuneArgs),
+    /// Combine the shards of `tune --shard` into the run directory a single
+    /// `tune` over the same data would write.
+    Merge(MergeArgs),
     /// Fit the score calibration map on a run's held-out events.
     Calibrate(StageArgs),
     /// Apply the acceptance rules to a run; exit 0 when all pass, 1 when any fails.
@@ -128,7 +132,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "data")]
     pub data: Vec<PathBuf>,
 
-    /// Directory under which the run directory is created.
+    /// Directory under which the run directory (with --shard: the shard
+    /// directory) is created.
     #[arg(long, default_value = "runs")]
     pub out: PathBuf,
 
@@ -136,8 +141,40 @@ pub struct RunArgs {
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
 
+    /// Name of the run directory [default: the start time, e.g.
+    /// 20240805T020000Z]; it must not exist yet.
+    #[arg(long)]
+    pub run_id: Option<String>,
+
     #[command(flatten)]
     pub input: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Do shard K of N (K from 0): the units at positions K, K+N, K+2N, ...
+    /// of the data plan, written to OUT/shard-KKKK-of-NNNN/ for `merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::ShardSpec>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard directories, or directories holding them.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+
+    /// Directory under which the run directory is created.
+    #[arg(long, default_value = "runs")]
+    pub out: PathBuf,
+
+    /// Name of the run directory [default: the start time]; it must not
+    /// exist yet.
+    #[arg(long)]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +276,7 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Inspect(args) => run_inspect(args, cli.json),
         Command::Replay(args) => run_replay(args, cli.json),
         Command::Tune(args) => run_tune(args, cli.json),
+        Command::Merge(args) => run_merge(args, cli.json),
         Command::Calibrate(args) => run_calibrate(args, cli.json),
         Command::Gate(args) => run_gate(args, cli.json),
         Command::Nightly(args) => run_nightly(args, cli.json),
@@ -326,33 +364,63 @@ fn run_request<'a>(
         data: &args.data,
         out_root: &args.out,
         reports_root: &args.reports,
+        run_id: args.run_id.as_deref(),
     }
 }
 
-fn run_tune(args: &RunArgs, json: bool) -> Result<u8> {
-    let (config, source) = load_config(&args.input)?;
-    let request = run_request(args, &config, &source);
-    let run = pipeline::tune(&request)?;
-    let summary = serde_json::json!({
-        "run_id": run.run_id,
-        "dir": run.dir,
-        "point": run.outcome.global.point,
-        "params": run.outcome.global.params,
-        "test": run.outcome.global.test,
-    });
-    if json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        println!("run {} -> {}", run.run_id, run.dir.display());
-        for f in &run.outcome.global.test {
-            println!(
-                "test acc@{}: {:.3} (n={}, base {:.3}, p={:.2e}, corrected {:.2e}), {:.1} events/h, median score {:.1}",
-                f.horizon, f.metrics.accuracy, f.metrics.labelled, f.metrics.base_rate, f.metrics.p_value,
-                f.p_corrected, f.metrics.events_per_hour, f.metrics.median_score
-            );
+fn run_tune(args: &TuneArgs, json: bool) -> Result<u8> {
+    let (config, source) = load_config(&args.run.input)?;
+    let request = run_request(&args.run, &config, &source);
+    if let Some(spec) = args.shard {
+        if args.run.run_id.is_some() {
+            return Err(anyhow!("--run-id names a run; with --shard, give it to `merge`"));
         }
+        let (dir, file) = pipeline::tune_shard(&request, spec)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&file.summary())?);
+        } else {
+            println!("shard {}/{} -> {}", spec.index, spec.count, dir.display());
+        }
+        return Ok(EXIT_OK);
     }
+    let run = pipeline::tune(&request)?;
+    print_tuned(&run.run_id, &run.dir, &run.outcome, json)?;
     Ok(EXIT_OK)
+}
+
+fn run_merge(args: &MergeArgs, json: bool) -> Result<u8> {
+    let run = pipeline::merge(&args.shards, &args.out, args.run_id.as_deref())?;
+    print_tuned(&run.run_id, &run.dir, &run.outcome, json)?;
+    Ok(EXIT_OK)
+}
+
+/// What `tune` and `merge` print: the run and the chosen set's test figures.
+fn print_tuned(
+    run_id: &str,
+    dir: &std::path::Path,
+    outcome: &crate::tune::TuneOutcome,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let summary = serde_json::json!({
+            "run_id": run_id,
+            "dir": dir,
+            "point": outcome.global.point,
+            "params": outcome.global.params,
+            "test": outcome.global.test,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    println!("run {run_id} -> {}", dir.display());
+    for f in &outcome.global.test {
+        println!(
+            "test acc@{}: {:.3} (n={}, base {:.3}, p={:.2e}, corrected {:.2e}), {:.1} events/h, median score {:.1}",
+            f.horizon, f.metrics.accuracy, f.metrics.labelled, f.metrics.base_rate, f.metrics.p_value,
+            f.p_corrected, f.metrics.events_per_hour, f.metrics.median_score
+        );
+    }
+    Ok(())
 }
 
 /// Reads detector parameters from a plain parameter file or from the

@@ -30,6 +30,7 @@ pub mod plots;
 pub mod report;
 pub mod run;
 pub mod series;
+pub mod shard;
 pub mod stats;
 pub mod synth;
 pub mod tune;

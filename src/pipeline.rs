@@ -5,13 +5,14 @@
 
 use crate::artifacts;
 use crate::config::Config;
-use crate::core::Bar;
 use crate::data;
 use crate::detector::{Detector, DetectorParams};
 use crate::events;
 use crate::run::{self, FileEntry, Manifest, SCHEMA_VERSION};
 use crate::series::{self, BarSeries, Prepared};
+use crate::shard::{self, ShardFile, ShardSpec};
 use crate::stats;
+use crate::tune::partial::{self, Partial, SeriesLedger};
 use crate::tune::report::{RunFacts, Timings};
 use crate::tune::{self, TuneInputs, TuneOutcome};
 use crate::ui;
@@ -26,6 +27,8 @@ pub struct RunRequest<'a> {
     pub data: &'a [PathBuf],
     pub out_root: &'a Path,
     pub reports_root: &'a Path,
+    /// Name of the run directory; None: the start time.
+    pub run_id: Option<&'a str>,
 }
 
 /// A finished tuning run.
@@ -34,7 +37,6 @@ pub struct TuneRun {
     pub dir: PathBuf,
     pub facts: RunFacts,
     pub outcome: TuneOutcome,
-    pub prepared: Prepared,
     pub timings: Timings,
     pub plan: data::DataPlan,
     pub started_at: chrono::DateTime<chrono::Utc>,
@@ -42,6 +44,18 @@ pub struct TuneRun {
 
 /// Checks and loads the data: every fatal data problem surfaces here.
 pub fn load(config: &Config, paths: &[PathBuf]) -> Result<(data::DataPlan, Prepared)> {
+    let plan = plan_inputs(config, paths)?;
+    let prepared = series::prepare(&plan, &config.features)?;
+    if prepared.series.is_empty() {
+        return Err(no_bars(paths));
+    }
+    log_loaded(prepared.total_rows(), prepared.total_bars(), prepared.series.len());
+    log_quality(&prepared.quality);
+    Ok((plan, prepared))
+}
+
+/// Discovers and checks the input files.
+pub fn plan_inputs(config: &Config, paths: &[PathBuf]) -> Result<data::DataPlan> {
     let plan = data::plan(paths, &config.data)?;
     ui::info(format!(
         "data: {} files ({:.1} MB) in {} units; symbols {}",
@@ -50,20 +64,19 @@ pub fn load(config: &Config, paths: &[PathBuf]) -> Result<(data::DataPlan, Prepa
         plan.units.len(),
         plan.symbols().join(", ")
     ));
-    let prepared = series::prepare(&plan, &config.features)?;
-    if prepared.series.is_empty() {
-        return Err(anyhow!(
-            "no bars could be built from {}; check the bar size and the data",
-            show(paths)
-        ));
-    }
-    ui::info(format!(
-        "data: {} rows -> {} bars in {} series",
-        prepared.total_rows(),
-        prepared.total_bars(),
-        prepared.series.len()
-    ));
-    for unit in &prepared.quality {
+    Ok(plan)
+}
+
+fn no_bars(paths: &[PathBuf]) -> anyhow::Error {
+    anyhow!("no bars could be built from {}; check the bar size and the data", show(paths))
+}
+
+fn log_loaded(rows: usize, bars: usize, series: usize) {
+    ui::info(format!("data: {rows} rows -> {bars} bars in {series} series"));
+}
+
+fn log_quality(units: &[data::UnitQuality]) {
+    for unit in units {
         for f in &unit.files {
             ui::detail(format!(
                 "{} [{}]: read {}, kept {}, dropped {}",
@@ -79,15 +92,41 @@ pub fn load(config: &Config, paths: &[PathBuf]) -> Result<(data::DataPlan, Prepa
             unit.symbol, unit.segments, unit.gap_splits, unit.channels
         ));
     }
-    Ok((plan, prepared))
+}
+
+/// The per-unit half of tuning over the plan units at `units`: load each
+/// unit, build its bars and replay the whole grid on them, one unit per
+/// worker at a time.
+pub fn replay_units(config: &Config, plan: &data::DataPlan, units: &[usize]) -> Result<Partial> {
+    let grid = config.tune.grid.expand(&config.detector).map_err(|e| anyhow!("tune.grid: {e}"))?;
+    let parts = series::map_units(plan, units, &config.features, |u, series, quality| {
+        let mut part = Partial::of_unit(u as u32, &series, &grid.points, &config.buckets);
+        for s in &series {
+            part.detector_block_ns.extend(partial::time_detector(s, &config.detector));
+        }
+        part.quality.push((u as u32, quality));
+        part
+    })?;
+    let mut partial = Partial::default();
+    for part in parts {
+        partial.append(part);
+    }
+    Ok(partial)
 }
 
 /// Runs the tuning stage, writes its artifacts into a new run directory,
 /// and closes the run with its manifest.
 pub fn tune(request: &RunRequest<'_>) -> Result<TuneRun> {
     let run = tune_stage(request)?;
-    write_manifest(&run.dir, &run.run_id, request, &run.plan, run.started_at)?;
+    let inputs = hash_inputs(&run.plan, &all_units(&run.plan))?;
+    let inputs: Vec<FileEntry> = inputs.into_iter().map(|(_, f)| f).collect();
+    let closing = RunClosing { config: request.config, config_source: request.config_source };
+    write_manifest(&run.dir, &run.run_id, &closing, &inputs, run.started_at)?;
     Ok(run)
+}
+
+fn all_units(plan: &data::DataPlan) -> Vec<usize> {
+    (0..plan.units.len()).collect()
 }
 
 /// The tuning stage without the manifest, for callers that write more
@@ -95,24 +134,70 @@ pub fn tune(request: &RunRequest<'_>) -> Result<TuneRun> {
 fn tune_stage(request: &RunRequest<'_>) -> Result<TuneRun> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
-    let (plan, prepared) = load(request.config, request.data)?;
-    let load_s = started.elapsed().as_secs_f64();
-
+    let plan = plan_inputs(request.config, request.data)?;
+    let partial = replay_units(request.config, &plan, &all_units(&plan))?.into_run_order();
+    if partial.series.is_empty() {
+        return Err(no_bars(request.data));
+    }
+    let units_s = started.elapsed().as_secs_f64();
     // Only now, with every input checked, does the run get a directory.
-    let (run_id, dir) = run::create_run_dir(request.out_root, &run::run_id(started_at))?;
-    ui::info(format!("run {run_id}: writing to {}", dir.display()));
-    let facts = facts(&run_id, &prepared);
+    let (run_id, dir) = create_run_dir(request.out_root, request.run_id, started_at)?;
+    let (outcome, facts, timings) =
+        finish_tune(&dir, &run_id, &partial, request.config, units_s, started)?;
+    Ok(TuneRun { run_id, dir, facts, outcome, timings, plan, started_at })
+}
 
-    let replay_started = Instant::now();
-    let config = request.config;
+/// The run directory: `root/ID` for a given id (which must not exist yet),
+/// otherwise named after the start time.
+fn create_run_dir(
+    root: &Path,
+    id: Option<&str>,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(String, PathBuf)> {
+    let (run_id, dir) = match id {
+        Some(id) => {
+            if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+                return Err(anyhow!("--run-id {id:?}: use a plain directory name"));
+            }
+            let (got, dir) = run::create_run_dir(root, id)?;
+            if got != id {
+                std::fs::remove_dir(&dir).ok();
+                return Err(anyhow!(
+                    "--run-id {id}: {} already exists; choose another id or remove it",
+                    root.join(id).display()
+                ));
+            }
+            (got, dir)
+        }
+        None => run::create_run_dir(root, &run::run_id(started_at))?,
+    };
+    ui::info(format!("run {run_id}: writing to {}", dir.display()));
+    Ok((run_id, dir))
+}
+
+/// The global half of tuning over a partial in run order, and the tuning
+/// artifacts it leads to.
+fn finish_tune(
+    dir: &Path,
+    run_id: &str,
+    partial: &Partial,
+    config: &Config,
+    units_s: f64,
+    started: Instant,
+) -> Result<(TuneOutcome, RunFacts, Timings)> {
+    log_loaded(partial.total_rows(), partial.total_bars(), partial.series.len());
+    let quality: Vec<data::UnitQuality> = partial.quality.iter().map(|(_, q)| q.clone()).collect();
+    log_quality(&quality);
+    let facts = facts(run_id, partial);
+    let reduce_started = Instant::now();
     let inputs = TuneInputs {
         base: &config.detector,
         tune: &config.tune,
         buckets: &config.buckets,
         labels: &config.labels,
     };
-    let outcome = tune::run(&prepared, &inputs).map_err(|e| anyhow!("tuning: {e}"))?;
-    let replay_s = replay_started.elapsed().as_secs_f64();
+    let outcome = tune::reduce(partial, &inputs).map_err(|e| anyhow!("tuning: {e}"))?;
+    let reduce_s = reduce_started.elapsed().as_secs_f64();
     for b in &outcome.buckets {
         let choice = b
             .fallback
@@ -121,45 +206,44 @@ fn tune_stage(request: &RunRequest<'_>) -> Result<TuneRun> {
         ui::detail(format!("bucket {}: {choice}", b.bucket));
     }
     ui::info(format!(
-        "tune: {} grid points x {} series in {:.1}s; chosen point {:?}",
+        "tune: {} grid points x {} series; chosen point {:?}",
         outcome.grid.points.len(),
-        prepared.series.len(),
-        replay_s,
+        partial.series.len(),
         outcome.global.point
     ));
-
     let timings = Timings {
-        load_s,
-        replay_s,
+        units_s,
+        reduce_s,
         total_s: started.elapsed().as_secs_f64(),
-        ..detector_timings(&prepared.series, &outcome.global.params)
+        ..detector_timings(&partial.detector_block_ns)
     };
-    write_tune_artifacts(&dir, &outcome, &facts, &prepared, request, &timings)?;
-    Ok(TuneRun { run_id, dir, facts, outcome, prepared, timings, plan, started_at })
+    write_tune_artifacts(dir, &outcome, &facts, partial, &quality, config, &timings)?;
+    Ok((outcome, facts, timings))
 }
 
 fn write_tune_artifacts(
     dir: &Path,
     outcome: &TuneOutcome,
     facts: &RunFacts,
-    prepared: &Prepared,
-    request: &RunRequest<'_>,
+    partial: &Partial,
+    quality: &[data::UnitQuality],
+    config: &Config,
     timings: &Timings,
 ) -> Result<()> {
-    let horizons = &request.config.labels.horizons;
+    let horizons = &config.labels.horizons;
     events::write(dir, &outcome.chosen_events, horizons, false)?;
-    write_timeline(dir, prepared, outcome)?;
+    write_timeline(dir, partial, outcome)?;
     let quality = serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "run_id": facts.run_id,
-        "units": prepared.quality,
+        "units": quality,
     });
     artifacts::write_json(&dir.join("data_quality.json"), &quality)?;
     tune::report::write_all(
         dir,
         outcome,
         facts,
-        &request.config.buckets,
+        &config.buckets,
         outcome.chosen_events.len(),
         timings,
     )?;
@@ -171,19 +255,19 @@ fn write_tune_artifacts(
 /// series when none is in the test period).
 const TIMELINE_BARS: usize = 1800;
 
-fn write_timeline(dir: &Path, prepared: &Prepared, outcome: &TuneOutcome) -> Result<()> {
+fn write_timeline(dir: &Path, partial: &Partial, outcome: &TuneOutcome) -> Result<()> {
     let test_start = outcome.folds.last().map(|f| f.test_start);
     let (mut symbol, mut ts, mut price) = (Vec::new(), Vec::new(), Vec::new());
-    for sym in facts_symbols(prepared) {
-        let of_symbol: Vec<&BarSeries> =
-            prepared.series.iter().filter(|s| s.symbol == sym).collect();
+    for sym in partial.symbols() {
+        let of_symbol: Vec<&SeriesLedger> =
+            partial.series.iter().filter(|s| s.symbol == sym).collect();
         let in_test =
             of_symbol.iter().find(|s| s.start().zip(test_start).is_some_and(|(a, b)| a >= b));
         let Some(series) = in_test.or(of_symbol.last()) else { continue };
-        for bar in series.bars.iter().take(TIMELINE_BARS) {
+        for (t, p) in series.ts.iter().zip(&series.prices).take(TIMELINE_BARS) {
             symbol.push(sym.clone());
-            ts.push(bar.ts.0);
-            price.push(bar.price);
+            ts.push(t.0);
+            price.push(*p);
         }
     }
     use polars::prelude::{Column, DataFrame};
@@ -198,76 +282,117 @@ fn write_timeline(dir: &Path, prepared: &Prepared, outcome: &TuneOutcome) -> Res
     Ok(())
 }
 
-fn facts_symbols(prepared: &Prepared) -> Vec<String> {
-    let mut symbols: Vec<String> = prepared.series.iter().map(|s| s.symbol.clone()).collect();
-    symbols.dedup();
-    symbols
+/// Runs one shard: the per-unit half over this shard's share of the plan,
+/// written to `out/shard-KKKK-of-NNNN/` for `divtune merge`.
+pub fn tune_shard(request: &RunRequest<'_>, spec: ShardSpec) -> Result<(PathBuf, ShardFile)> {
+    let plan = plan_inputs(request.config, request.data)?;
+    let units = spec.units(&plan);
+    ui::info(format!(
+        "shard {}/{}: {} of {} units",
+        spec.index,
+        spec.count,
+        units.len(),
+        plan.units.len()
+    ));
+    let partial = replay_units(request.config, &plan, &units)?;
+    log_loaded(partial.total_rows(), partial.total_bars(), partial.series.len());
+    let inputs = hash_inputs(&plan, &units)?;
+    let file = ShardFile::new(spec, request.config, request.config_source, &plan, inputs, partial)
+        .map_err(|e| anyhow!("shard: {e}"))?;
+    let dir = file.write(request.out_root)?;
+    ui::info(format!("shard {}/{}: wrote {}", spec.index, spec.count, dir.display()));
+    Ok((dir, file))
+}
+
+/// What `merge` produced: a run directory as `tune` would write it.
+pub struct MergedRun {
+    pub run_id: String,
+    pub dir: PathBuf,
+    pub outcome: TuneOutcome,
+    pub shards: usize,
+}
+
+/// Checks and combines the shards in `shard_dirs` and writes the run
+/// directory a single `tune` over the same data would.
+pub fn merge(shard_dirs: &[PathBuf], out_root: &Path, run_id: Option<&str>) -> Result<MergedRun> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let dirs = shard::find_shards(shard_dirs).map_err(|e| anyhow!("merge: {e}"))?;
+    let merged = shard::merge(&dirs).map_err(|e| anyhow!("merge: {e}"))?;
+    if merged.partial.series.is_empty() {
+        return Err(anyhow!("merge: the shards hold no bars; check the data and the bar size"));
+    }
+    ui::info(format!("merge: {} shards, {} series", merged.shards, merged.partial.series.len()));
+    let units_s = started.elapsed().as_secs_f64();
+    let (run_id, dir) = create_run_dir(out_root, run_id, started_at)?;
+    let (outcome, _, _) =
+        finish_tune(&dir, &run_id, &merged.partial, &merged.config, units_s, started)?;
+    let closing = RunClosing { config: &merged.config, config_source: &merged.config_source };
+    write_manifest(&dir, &run_id, &closing, &merged.inputs, started_at)?;
+    Ok(MergedRun { run_id, dir, outcome, shards: merged.shards })
+}
+
+/// Input files of the plan units at `units`, hashed, with their unit.
+fn hash_inputs(plan: &data::DataPlan, units: &[usize]) -> Result<Vec<(u32, FileEntry)>> {
+    let mut entries = Vec::new();
+    for &u in units {
+        for f in &plan.units[u].files {
+            let bytes = std::fs::read(&f.file.path)
+                .with_context(|| format!("hashing the input file {}", f.file.path.display()))?;
+            entries
+                .push((u as u32, FileEntry::of_bytes(&f.file.path.display().to_string(), &bytes)));
+        }
+    }
+    Ok(entries)
+}
+
+/// What the manifest records about the config.
+pub struct RunClosing<'a> {
+    pub config: &'a Config,
+    pub config_source: &'a str,
 }
 
 /// Writes manifest.json last, hashing every output written so far.
 pub fn write_manifest(
     dir: &Path,
     run_id: &str,
-    request: &RunRequest<'_>,
-    plan: &data::DataPlan,
+    closing: &RunClosing<'_>,
+    inputs: &[FileEntry],
     started_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Manifest> {
-    let config_text = serde_yaml::to_string(request.config).context("serialising the config")?;
-    let inputs = plan
-        .units
-        .iter()
-        .flat_map(|u| &u.files)
-        .map(|f| {
-            std::fs::read(&f.file.path)
-                .map(|b| FileEntry::of_bytes(&f.file.path.display().to_string(), &b))
-        })
-        .collect::<std::io::Result<Vec<_>>>()
-        .context("hashing the input files")?;
+    let config_text = serde_yaml::to_string(closing.config).context("serialising the config")?;
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         run_id: run_id.to_string(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: run::git_commit(),
-        config_source: request.config_source.to_string(),
+        config_source: closing.config_source.to_string(),
         config_sha256: run::sha256_hex(config_text.as_bytes()),
-        seed: request.config.synth.seed,
+        seed: closing.config.synth.seed,
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        inputs,
+        inputs: inputs.to_vec(),
         outputs: Vec::new(),
     };
     Ok(run::finish_manifest(manifest, dir)?)
 }
 
-fn facts(run_id: &str, prepared: &Prepared) -> RunFacts {
-    let (start, end) = prepared.time_range().expect("at least one bar");
-    let symbols = facts_symbols(prepared);
+fn facts(run_id: &str, partial: &Partial) -> RunFacts {
+    let (start, end) = partial.time_range().expect("at least one bar");
     RunFacts {
         run_id: run_id.to_string(),
         data_start: start.to_rfc3339(),
         data_end: end.to_rfc3339(),
-        symbols,
-        input_rows: prepared.total_rows(),
-        bars: prepared.total_bars(),
-        series: prepared.series.len(),
+        symbols: partial.symbols(),
+        input_rows: partial.total_rows(),
+        bars: partial.total_bars(),
+        series: partial.series.len(),
     }
 }
 
-/// Per-bar compute time of one detector over every series, read from the
-/// clock once per block of bars so that the clock does not dominate.
-fn detector_timings(series: &[BarSeries], params: &DetectorParams) -> Timings {
-    const BLOCK: usize = 4096;
-    let mut per_bar_ns = Vec::new();
-    for s in series {
-        let Ok(mut detector) = Detector::new(params.clone(), s.channels) else { continue };
-        for block in s.bars.chunks(BLOCK) {
-            let t = Instant::now();
-            let fired = block.iter().filter_map(|b: &Bar| detector.update(b)).count();
-            std::hint::black_box(fired);
-            per_bar_ns.push(t.elapsed().as_nanos() as f64 / block.len() as f64);
-        }
-    }
-    let q = |p: f64| stats::quantile(&per_bar_ns, p).unwrap_or(f64::NAN);
+/// Quantiles of the detector's per-bar compute time over timed blocks.
+fn detector_timings(block_ns: &[f64]) -> Timings {
+    let q = |p: f64| stats::quantile(block_ns, p).unwrap_or(f64::NAN);
     Timings {
         detector_ns_per_bar_p50: q(0.5),
         detector_ns_per_bar_p95: q(0.95),
@@ -401,7 +526,10 @@ pub fn nightly(request: &RunRequest<'_>) -> Result<NightlyOutcome> {
     let calibration = calibrate_run(&run.dir, request.config)?;
     let gate = gate_run(&run.dir, request.config)?;
     monitoring_run(&run.dir, request.config)?;
-    write_manifest(&run.dir, &run.run_id, request, &run.plan, run.started_at)?;
+    let inputs = hash_inputs(&run.plan, &all_units(&run.plan))?;
+    let inputs: Vec<FileEntry> = inputs.into_iter().map(|(_, f)| f).collect();
+    let closing = RunClosing { config: request.config, config_source: request.config_source };
+    write_manifest(&run.dir, &run.run_id, &closing, &inputs, run.started_at)?;
     let report = report_run(&run.dir, request.reports_root)?;
     let elapsed_s = started.elapsed().as_secs_f64();
     write_nightly_status(request.out_root, &run, &gate, elapsed_s)?;

@@ -63,26 +63,52 @@ impl Prepared {
 /// The first data error in plan order is returned, so the message does not
 /// depend on thread timing.
 pub fn prepare(plan: &DataPlan, params: &FeatureParams) -> Result<Prepared, DataError> {
-    let bar = crate::ui::progress(plan.units.len() as u64, "load");
-    let loaded: Vec<Result<(Vec<BarSeries>, UnitQuality), DataError>> = plan
-        .units
-        .par_iter()
-        .map(|unit| {
-            let data = data::load_unit(plan, unit)?;
-            let series = data.segments.iter().map(|s| to_series(s, params)).collect();
-            bar.inc(1);
-            Ok((series, data.quality))
-        })
-        .collect();
-    bar.finish_and_clear();
+    let all: Vec<usize> = (0..plan.units.len()).collect();
+    let loaded = map_units(plan, &all, params, |_, series, quality| (series, quality))?;
     let mut prepared = Prepared { series: Vec::new(), quality: Vec::new() };
-    for result in loaded {
-        let (series, quality) = result?;
-        prepared.series.extend(series.into_iter().filter(|s: &BarSeries| !s.bars.is_empty()));
+    for (series, quality) in loaded {
+        prepared.series.extend(series);
         prepared.quality.push(quality);
     }
     prepared.series.sort_by(|a, b| (&a.symbol, a.start()).cmp(&(&b.symbol, b.start())));
     Ok(prepared)
+}
+
+/// Loads the plan units at positions `units`, one per worker at a time,
+/// and hands each unit's non-empty bar series and quality record to
+/// `per_unit` with the unit's position. A worker drops a unit's ticks and
+/// bars before it takes the next one, so memory holds only what
+/// `per_unit` returns. Results are in the order of `units`; the first data
+/// error in that order is returned.
+pub fn map_units<T, F>(
+    plan: &DataPlan,
+    units: &[usize],
+    params: &FeatureParams,
+    per_unit: F,
+) -> Result<Vec<T>, DataError>
+where
+    T: Send,
+    F: Fn(usize, Vec<BarSeries>, UnitQuality) -> T + Sync,
+{
+    let bar = crate::ui::progress(units.len() as u64, "load");
+    let results: Vec<Result<T, DataError>> = units
+        .par_iter()
+        .map(|&u| {
+            let data = data::load_unit(plan, &plan.units[u])?;
+            let series: Vec<BarSeries> = data
+                .segments
+                .iter()
+                .map(|s| to_series(s, params))
+                .filter(|s| !s.bars.is_empty())
+                .collect();
+            drop(data.segments);
+            let out = per_unit(u, series, data.quality);
+            bar.inc(1);
+            Ok(out)
+        })
+        .collect();
+    bar.finish_and_clear();
+    results.into_iter().collect()
 }
 
 /// Recorded bars keep what the recording has; a fusion score or a

@@ -9,14 +9,14 @@ use super::validate::{self, DropCounts, DropReason, MonotoneClock};
 use super::{DataPlan, PlannedFile, PlannedUnit, Role, Segment, SegmentData};
 use crate::core::{Aggressor, Bar, Channels, Level, Quote, Trade, TsNs, MAX_LEVELS};
 use chrono::TimeZone;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// What validation did to one file.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FileQuality {
     pub path: PathBuf,
-    pub role: &'static str,
+    pub role: String,
     pub symbol: String,
     pub rows_read: u64,
     pub rows_kept: u64,
@@ -30,7 +30,7 @@ pub struct FileQuality {
 }
 
 /// What loading did to one unit: per-file counts and the segment split.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UnitQuality {
     pub symbol: String,
     pub channels: String,
@@ -123,7 +123,7 @@ pub fn load_unit(plan: &DataPlan, unit: &PlannedUnit) -> Result<UnitData, DataEr
 fn new_quality(planned: &PlannedFile, rows: usize, ts: &TsColumn) -> FileQuality {
     FileQuality {
         path: planned.file.path.clone(),
-        role: planned.file.role.as_str(),
+        role: planned.file.role.as_str().to_string(),
         symbol: planned.file.symbol.clone(),
         rows_read: rows as u64,
         rows_kept: 0,

@@ -11,11 +11,11 @@
 use super::error::DataError;
 use super::read::SideValues;
 use crate::core::{Aggressor, Quote, TsNs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Where a unit's trade sides came from; recorded in the data quality file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SideSource {
     /// A `side` column of buy/sell words or +1/-1.

@@ -3,7 +3,7 @@
 //! exactly what was removed and why.
 
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a row was dropped.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -103,6 +103,22 @@ impl Serialize for DropCounts {
             map.serialize_entry(reason.as_str(), &self.get(reason))?;
         }
         map.end()
+    }
+}
+
+/// Reads the map [`Serialize`] writes; a reason missing from it counts 0.
+impl<'de> Deserialize<'de> for DropCounts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let named = std::collections::BTreeMap::<String, u64>::deserialize(deserializer)?;
+        let mut counts = DropCounts::default();
+        for (name, n) in named {
+            let reason = DropReason::ALL
+                .into_iter()
+                .find(|r| r.as_str() == name)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown drop reason {name:?}")))?;
+            counts.0[reason as usize] = n;
+        }
+        Ok(counts)
     }
 }
 

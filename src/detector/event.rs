@@ -6,10 +6,12 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::core::{Channels, TsNs};
 
 /// The family of an event.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EventKind {
     /// Price and indicator pivots disagree in the reversal sense (lower low vs higher low).
     Regular,
@@ -32,7 +34,7 @@ impl EventKind {
 }
 
 /// The price direction an event expects.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Side {
     /// Expects price up.
     Bull,
@@ -62,7 +64,7 @@ impl Side {
 }
 
 /// One order-flow indicator the detector compares price against.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Channel {
     Ofi = 0,
     Cvd = 1,
@@ -88,7 +90,7 @@ impl Channel {
 }
 
 /// A set of channels as a 3-bit mask (bit 0 ofi, bit 1 cvd, bit 2 fusion).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChannelSet(pub u8);
 
 impl ChannelSet {
@@ -169,7 +171,7 @@ impl Reason {
 }
 
 /// A set of [`Reason`]s as a bit mask.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Reasons(pub u16);
 
 impl Reasons {
@@ -209,7 +211,7 @@ impl fmt::Display for Reasons {
 }
 
 /// One pivot of a divergence as the event records it.
-#[derive(Copy, Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PivotRef {
     /// Bar index of the pivot bar (same counting as `Event::index`).
     pub index: u64,
@@ -220,7 +222,7 @@ pub struct PivotRef {
 }
 
 /// One detector event, dated at the bar where it became knowable.
-#[derive(Copy, Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Index of the confirming bar among all bars fed since construction or `reset`,
     /// skipped (non-finite) bars included.

@@ -1,13 +1,8 @@
-//! Replaying the grid and measuring it.
+//! Measuring the replayed grid.
 //!
-//! Work is split into tasks of (series, pivot key): the pivot pass runs once
-//! per task and every grid point with that key filters its candidates, so a
-//! grid costs roughly one pivot pass per distinct `swing_l` plus a cheap
-//! filter per point. Tasks run in parallel with rayon; their records are
-//! collected in task order and sorted, so results do not depend on the
-//! number of threads.
-//!
-//! From the records, [`cell_metrics`] computes one cell's figures: counts,
+//! [`series_infos`] fixes each bar's session, period and liquidity from the
+//! series ledgers; [`records`] labels every grid event; [`base_counts`]
+//! gives each bucket's base rate. From the records, [`cell_metrics`] computes one cell's figures: counts,
 //! accuracy with a Wilson interval, the base rate of the same bucket and
 //! horizon, and a one-sided binomial p-value on the effective sample size
 //! that allows for overlapping forward windows (see docs/statistics.md).
@@ -15,12 +10,11 @@
 use super::buckets::{
     BucketConfig, BucketKey, Liquidity, LiquidityMeasure, Session, SessionClock, Source,
 };
-use super::grid::GridPoint;
+use super::partial::{GridEvent, SeriesLedger};
 use super::split::{Fold, Period};
 use crate::core::TsNs;
-use crate::detector::{self, ConflictFloor, EventKind, PivotKey, Side};
+use crate::detector::{EventKind, Side};
 use crate::labels::{self, LabelParams, Outcome};
-use crate::series::BarSeries;
 use crate::stats;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -28,9 +22,9 @@ use std::collections::BTreeMap;
 
 /// What the tuner knows about one bar series, computed once.
 pub struct SeriesInfo<'a> {
-    pub series: &'a BarSeries,
-    pub ts: Vec<TsNs>,
-    pub prices: Vec<f64>,
+    pub symbol: &'a str,
+    pub ts: &'a [TsNs],
+    pub prices: &'a [f64],
     pub session: Vec<Session>,
     /// Liquidity of each bar, per fold (thresholds come from each fold's
     /// training bars).
@@ -69,32 +63,26 @@ pub struct LiquidityThreshold {
 /// Builds the per-series context: sessions, liquidity per fold and the
 /// first test bar per fold.
 pub fn series_infos<'a>(
-    series: &'a [BarSeries],
+    ledgers: &'a [SeriesLedger],
     folds: &[Fold],
     buckets: &BucketConfig,
     max_horizon: usize,
 ) -> Result<(Vec<SeriesInfo<'a>>, Vec<LiquidityThreshold>), String> {
     let clock = SessionClock::new(&buckets.session)?;
     buckets.liquidity.validate()?;
-    let measured: Vec<(Vec<f64>, LiquidityMeasure)> =
-        series.par_iter().map(|s| buckets.liquidity.trailing_measure(&s.bars)).collect();
-    let mut infos: Vec<SeriesInfo<'a>> = series
+    let mut infos: Vec<SeriesInfo<'a>> = ledgers
         .iter()
-        .map(|s| {
-            let ts: Vec<TsNs> = s.bars.iter().map(|b| b.ts).collect();
-            let first_test = folds.iter().map(|f| f.first_test_bar(&ts)).collect();
-            SeriesInfo {
-                series: s,
-                session: ts.iter().map(|t| clock.session(*t)).collect(),
-                prices: s.prices(),
-                bar_ns: bar_durations(&ts),
-                ts,
-                liquidity: Vec::new(),
-                first_test,
-            }
+        .map(|s| SeriesInfo {
+            symbol: &s.symbol,
+            session: s.ts.iter().map(|t| clock.session(*t)).collect(),
+            prices: &s.prices,
+            bar_ns: bar_durations(&s.ts),
+            ts: &s.ts,
+            liquidity: Vec::new(),
+            first_test: folds.iter().map(|f| f.first_test_bar(&s.ts)).collect(),
         })
         .collect();
-    let thresholds = assign_liquidity(&mut infos, &measured, folds, buckets, max_horizon);
+    let thresholds = assign_liquidity(&mut infos, ledgers, folds, buckets, max_horizon);
     Ok((infos, thresholds))
 }
 
@@ -110,7 +98,7 @@ fn bar_durations(ts: &[TsNs]) -> Vec<i64> {
 /// fold's training bars only (per symbol, or over all symbols).
 fn assign_liquidity(
     infos: &mut [SeriesInfo<'_>],
-    measured: &[(Vec<f64>, LiquidityMeasure)],
+    ledgers: &[SeriesLedger],
     folds: &[Fold],
     buckets: &BucketConfig,
     max_horizon: usize,
@@ -119,12 +107,16 @@ fn assign_liquidity(
     let mut thresholds = Vec::new();
     for fold in folds {
         let mut train_values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for (info, (values, _)) in infos.iter().zip(measured) {
-            let key = if config.per_symbol { info.series.symbol.clone() } else { "*".to_string() };
+        for (info, ledger) in infos.iter().zip(ledgers) {
+            let key = if config.per_symbol { info.symbol.to_string() } else { "*".to_string() };
             let k = info.first_test[fold.index];
             let entry = train_values.entry(key).or_default();
             entry.extend(
-                values.iter().take(k.saturating_sub(max_horizon)).filter(|v| v.is_finite()),
+                ledger
+                    .liquidity
+                    .iter()
+                    .take(k.saturating_sub(max_horizon))
+                    .filter(|v| v.is_finite()),
             );
         }
         let level: BTreeMap<String, f64> = train_values
@@ -132,7 +124,7 @@ fn assign_liquidity(
             .map(|(sym, v)| (sym.clone(), stats::quantile(v, config.quantile).unwrap_or(f64::NAN)))
             .collect();
         for (sym, &threshold) in &level {
-            let measure = measured.first().map_or("none", |m| measure_name(m.1));
+            let measure = ledgers.first().map_or("none", |l| measure_name(l.measure));
             thresholds.push(LiquidityThreshold {
                 fold: fold.index,
                 symbol: sym.clone(),
@@ -140,11 +132,11 @@ fn assign_liquidity(
                 threshold,
             });
         }
-        for (info, (values, _)) in infos.iter_mut().zip(measured) {
-            let key = if config.per_symbol { info.series.symbol.as_str() } else { "*" };
+        for (info, ledger) in infos.iter_mut().zip(ledgers) {
+            let key = if config.per_symbol { info.symbol } else { "*" };
             let threshold = level.get(key).copied().unwrap_or(f64::NAN);
             // Without training bars the threshold is NaN and every bar is quiet.
-            let codes = values.iter().map(|v| {
+            let codes = ledger.liquidity.iter().map(|v| {
                 if *v >= threshold {
                     Liquidity::Active
                 } else {
@@ -165,65 +157,32 @@ fn measure_name(m: LiquidityMeasure) -> &'static str {
     }
 }
 
-/// Replays every grid point over every series and returns the records,
-/// sorted by (point, series, bar).
-pub fn replay_grid(
+/// The statistics' view of every grid event: its labels and source, sorted
+/// by (point, series, bar) with a series' events in emission order.
+pub fn records(
+    events: &[GridEvent],
     infos: &[SeriesInfo<'_>],
-    points: &[GridPoint],
     labels: &LabelParams,
 ) -> Vec<EventRecord> {
-    let mut groups: BTreeMap<PivotKey, Vec<&GridPoint>> = BTreeMap::new();
-    for p in points {
-        groups.entry(p.params.pivot_key()).or_default().push(p);
-    }
-    let groups: Vec<(PivotKey, Vec<&GridPoint>)> = groups.into_iter().collect();
-    let tasks: Vec<(usize, usize)> =
-        (0..infos.len()).flat_map(|s| (0..groups.len()).map(move |g| (s, g))).collect();
-    let bar = crate::ui::progress(tasks.len() as u64, "replay");
-    let per_task: Vec<Vec<EventRecord>> = tasks
-        .par_iter()
-        .map(|&(s, g)| {
-            let records = replay_task(s, &infos[s], groups[g].0, &groups[g].1, labels);
-            bar.inc(1);
-            records
-        })
-        .collect();
-    bar.finish_and_clear();
-    let mut records: Vec<EventRecord> = per_task.into_iter().flatten().collect();
-    records.sort_by_key(|r| (r.point, r.series, r.bar));
-    records
-}
-
-fn replay_task(
-    series_index: usize,
-    info: &SeriesInfo<'_>,
-    key: PivotKey,
-    points: &[&GridPoint],
-    labels: &LabelParams,
-) -> Vec<EventRecord> {
-    let channels = info.series.channels;
-    let params: Vec<_> = points.iter().map(|p| p.params.clone()).collect();
-    let floor = ConflictFloor::for_sets(&params);
-    let candidates = detector::candidates(&info.series.bars, key, channels, floor)
-        .expect("grid points were validated");
-    // Labels are computed straight into the record: at thousands of events
-    // per point, an intermediate label list per event doubled the cost.
     let cost = labels.cost_bps / 1e4;
-    let mut out = Vec::new();
-    for point in points {
-        let events = detector::filter_candidates(&candidates, &point.params, channels)
-            .expect("grid points were validated");
-        for e in &events {
+    let mut records: Vec<EventRecord> = events
+        .par_iter()
+        .map(|g| {
+            let e = &g.event;
+            let prices = infos[g.series as usize].prices;
+            // Labels are computed straight into the record: at thousands of
+            // events per point, an intermediate label list per event
+            // doubled the cost.
             let rets: Vec<Option<f64>> = labels
                 .horizons
                 .iter()
-                .map(|&h| labels::forward_return(&info.prices, e.index as usize, h))
+                .map(|&h| labels::forward_return(prices, e.index as usize, h))
                 .collect();
             let outcomes =
                 rets.iter().map(|r| r.and_then(|r| labels::outcome(e.side, r, cost))).collect();
-            out.push(EventRecord {
-                point: point.id as u32,
-                series: series_index as u32,
+            EventRecord {
+                point: g.point,
+                series: g.series,
                 bar: e.index as u32,
                 ts: e.ts,
                 score: e.score,
@@ -232,10 +191,11 @@ fn replay_task(
                 source: Source::of(e.channels),
                 rets,
                 outcomes,
-            });
-        }
-    }
-    out
+            }
+        })
+        .collect();
+    records.sort_by_key(|r| (r.point, r.series, r.bar));
+    records
 }
 
 /// How often a random bar of a bucket moves up or down by more than the
@@ -288,7 +248,7 @@ pub fn base_counts(
             for fold in folds {
                 let k = info.first_test[fold.index];
                 for i in 0..info.ts.len() {
-                    let Some(period) = fold.period(i, &info.ts, k, max_h) else { continue };
+                    let Some(period) = fold.period(i, info.ts, k, max_h) else { continue };
                     let (s, l) = (info.session[i], info.liquidity[fold.index][i]);
                     for key in [(None, None), (Some(s), None), (None, Some(l)), (Some(s), Some(l))]
                     {
@@ -297,7 +257,7 @@ pub fn base_counts(
                             .or_insert_with(|| BaseCounts::new(labels.horizons.len()));
                         cell.hours += info.bar_ns[i] as f64 / 3.6e12;
                         for (h, &horizon) in labels.horizons.iter().enumerate() {
-                            let Some(r) = labels::forward_return(&info.prices, i, horizon) else {
+                            let Some(r) = labels::forward_return(info.prices, i, horizon) else {
                                 continue;
                             };
                             cell.bars[h] += 1;
@@ -453,7 +413,7 @@ pub fn records_in<'r>(
             let info = &infos[r.series as usize];
             let i = r.bar as usize;
             let k = info.first_test[fold.index];
-            (fold.period(i, &info.ts, k, max_horizon) == Some(period))
+            (fold.period(i, info.ts, k, max_horizon) == Some(period))
                 .then(|| (r, info.session[i], info.liquidity[fold.index][i]))
         })
         .collect()

@@ -2,17 +2,21 @@
 //! the market as a whole and per bucket, choosing on training data and
 //! judging on held-out test data.
 //!
-//! [`run`] expands the [`grid::Grid`], replays it over every bar series
-//! ([`evaluate::replay_grid`]), measures every cell (parameter set x bucket
-//! x horizon x fold x period), selects on training cells
-//! ([`select`]) and pools the chosen sets' test cells into the figures
-//! the gate reads. Test p-values are Holm-adjusted over every test
+//! The search has two halves. The additive half replays the whole
+//! [`grid::Grid`] over each batch of bar series and keeps what the global
+//! decisions need ([`partial::Partial`]); batches are independent, which is
+//! what lets a run be split into shards. [`reduce`] fixes the folds and
+//! liquidity thresholds over everything, measures every cell (parameter
+//! set x bucket x horizon x fold x period), selects on training cells
+//! ([`select`]) and pools the chosen sets' test cells into the figures the
+//! gate reads. [`run`] is both halves over series already in memory. Test p-values are Holm-adjusted over every test
 //! hypothesis reported; the training winner's p-value is also given
 //! corrected for the number of parameter sets tried (Sidak).
 
 pub mod buckets;
 pub mod evaluate;
 pub mod grid;
+pub mod partial;
 pub mod report;
 pub mod select;
 pub mod split;
@@ -24,6 +28,7 @@ use crate::stats;
 use buckets::{BucketConfig, BucketKey, Dimension};
 use evaluate::{BaseCounts, BaseKey, CellMetrics, EventRecord, LiquidityThreshold, SeriesInfo};
 use grid::{Grid, GridConfig};
+use partial::Partial;
 use rayon::prelude::*;
 use select::{Choice, SelectionConfig};
 use serde::{Deserialize, Serialize};
@@ -116,18 +121,38 @@ pub struct TuneInputs<'a> {
     pub labels: &'a LabelParams,
 }
 
-/// Runs the whole search over prepared bar series.
+/// Runs the whole search over prepared bar series (both halves in one
+/// process).
 pub fn run(prepared: &Prepared, inputs: &TuneInputs<'_>) -> Result<TuneOutcome, String> {
     let grid = inputs.tune.grid.expand(inputs.base)?;
-    let (start, end) = prepared.time_range().ok_or("no bars to tune on")?;
+    let parts: Vec<Partial> = prepared
+        .series
+        .par_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Partial::of_unit(i as u32, std::slice::from_ref(s), &grid.points, inputs.buckets)
+        })
+        .collect();
+    let mut partial = Partial::default();
+    for part in parts {
+        partial.append(part);
+    }
+    reduce(&partial.into_run_order(), inputs)
+}
+
+/// The global half: folds, thresholds, cells, choices and corrected
+/// p-values from a partial in run order ([`Partial::into_run_order`]).
+pub fn reduce(partial: &Partial, inputs: &TuneInputs<'_>) -> Result<TuneOutcome, String> {
+    let grid = inputs.tune.grid.expand(inputs.base)?;
+    let (start, end) = partial.time_range().ok_or("no bars to tune on")?;
     let folds = inputs.tune.split.folds(start, end);
     let horizons = inputs.labels.horizons.clone();
     let max_h = *horizons.last().ok_or("labels.horizons is empty")?;
     let (infos, thresholds) =
-        evaluate::series_infos(&prepared.series, &folds, inputs.buckets, max_h)?;
+        evaluate::series_infos(&partial.series, &folds, inputs.buckets, max_h)?;
 
-    // Phase 1: replay every point; phase 2: measure every cell.
-    let records = evaluate::replay_grid(&infos, &grid.points, inputs.labels);
+    // Phase 1: label every event; phase 2: measure every cell.
+    let records = evaluate::records(&partial.events, &infos, inputs.labels);
     let base = evaluate::base_counts(&infos, &folds, inputs.labels);
     let ctx = Context { infos: &infos, folds: &folds, base: &base, inputs, max_h };
     let rows = ctx.all_rows(&grid, &records);
@@ -140,7 +165,8 @@ pub fn run(prepared: &Prepared, inputs: &TuneInputs<'_>) -> Result<TuneOutcome, 
         .map(|key| ctx.choose(&grid, &rows, key, Some(&global), &records))
         .collect();
     correct_test_p_values(&mut global, &mut buckets);
-    let chosen_events = ctx.tagged_events(&prepared.series, &global.params)?;
+    let chosen = global.fold_choices.last().expect("at least one fold").point;
+    let chosen_events = ctx.tagged_events(partial, chosen);
     Ok(TuneOutcome {
         grid,
         folds,
@@ -303,24 +329,41 @@ impl Context<'_> {
             .collect()
     }
 
-    /// The events of `params`, tagged with the last fold's period and the
-    /// session and liquidity of their confirmation bars.
-    fn tagged_events(
-        &self,
-        series: &[crate::series::BarSeries],
-        params: &DetectorParams,
-    ) -> Result<Vec<crate::events::EventRow>, String> {
+    /// The events of grid point `point`, labelled and tagged with the last
+    /// fold's period and the session and liquidity of their confirmation
+    /// bars, in series order.
+    fn tagged_events(&self, partial: &Partial, point: usize) -> Vec<crate::events::EventRow> {
         let fold = self.folds.last().expect("at least one fold");
-        let tag = |s: usize, i: usize| {
-            let info = &self.infos[s];
-            let period = fold.period(i, &info.ts, info.first_test[fold.index], self.max_h);
-            (
-                period.map_or("", |p| p.as_str()).to_string(),
-                info.session[i].as_str().to_string(),
-                info.liquidity[fold.index][i].as_str().to_string(),
-            )
-        };
-        crate::events::collect(series, params, self.inputs.labels, &tag)
+        let labels = self.inputs.labels;
+        let cost = labels.cost_bps / 1e4;
+        let mine = partial.events.iter().filter(|g| g.point as usize == point);
+        mine.map(|g| {
+            let (s, e) = (g.series as usize, g.event);
+            let (info, ledger) = (&self.infos[s], &partial.series[s]);
+            let i = e.index as usize;
+            let period = fold.period(i, info.ts, info.first_test[fold.index], self.max_h);
+            let rets: Vec<Option<f64>> = labels
+                .horizons
+                .iter()
+                .map(|&h| crate::labels::forward_return(info.prices, i, h))
+                .collect();
+            crate::events::EventRow {
+                symbol: ledger.symbol.clone(),
+                day: ledger.day.clone(),
+                series: g.series,
+                source: buckets::Source::of(e.channels).as_str().to_string(),
+                outcomes: rets
+                    .iter()
+                    .map(|r| r.and_then(|r| crate::labels::outcome(e.side, r, cost)))
+                    .collect(),
+                rets,
+                event: e,
+                period: period.map_or("", |p| p.as_str()).to_string(),
+                session: info.session[i].as_str().to_string(),
+                liquidity: info.liquidity[fold.index][i].as_str().to_string(),
+            }
+        })
+        .collect()
     }
 
     /// Test figures pooled over folds, each fold with its own choice.

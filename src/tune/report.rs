@@ -105,11 +105,15 @@ struct GridFacts<'a> {
 /// between two runs on the same input.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Timings {
-    pub load_s: f64,
-    pub replay_s: f64,
+    /// Loading, features and the grid replay, unit by unit (in a merged
+    /// run: reading the shards).
+    pub units_s: f64,
+    /// Folds, thresholds, cells and selection over everything.
+    pub reduce_s: f64,
     pub total_s: f64,
-    /// Detector compute time per bar for the chosen parameters, measured
-    /// over blocks of bars (one clock read per block), in nanoseconds.
+    /// Detector compute time per bar for the configured base parameters,
+    /// measured over blocks of bars (one clock read per block), in
+    /// nanoseconds.
     pub detector_ns_per_bar_p50: f64,
     pub detector_ns_per_bar_p95: f64,
     pub detector_ns_per_bar_p99: f64,

@@ -1,0 +1,358 @@
+//! Shards: one run's grid search split over many jobs and merged back.
+//!
+//! `divtune tune --shard K/N` takes the plan units at positions i with
+//! i mod N == K (round-robin over the plan, which is sorted by symbol and
+//! date: deterministic, balanced, and needing no coordination), replays
+//! the grid on them and writes a [`ShardFile`] to
+//! `OUT/shard-KKKK-of-NNNN/partial.bin`, with a readable `shard.json`
+//! beside it. `divtune merge` reads the N shard files back, refuses a set
+//! that is incomplete, duplicated or mixed (version, config, input tree),
+//! and hands the combined [`Partial`] to the same reduction a single run
+//! uses. See docs/scale.md.
+//!
+//! `partial.bin` is postcard-encoded: f64 values round-trip bit for bit
+//! (JSON would lose NaN, which the liquidity measure contains) and no
+//! schema code has to be kept in step with the types. The file is private
+//! to one divtune version, which its header records and `merge` checks.
+
+use crate::artifacts::{self, WriteError};
+use crate::config::Config;
+use crate::data::DataPlan;
+use crate::deploy::run_files::{sha256_hex, FileEntry};
+use crate::tune::partial::Partial;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Layout version of `partial.bin`.
+const FORMAT: u32 = 1;
+pub const PARTIAL_FILE: &str = "partial.bin";
+pub const SUMMARY_FILE: &str = "shard.json";
+
+/// Which share of the plan a job takes: `index` of `count`, 0-based.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for ShardSpec {
+    type Err = String;
+
+    /// Parses `K/N` with 0 <= K < N.
+    fn from_str(text: &str) -> Result<ShardSpec, String> {
+        let usage = || {
+            format!(
+                "--shard {text:?}: write K/N with 0 <= K < N, e.g. 0/4 for the first of four \
+                 shards (K is 0-based, like JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID)"
+            )
+        };
+        let (k, n) = text.split_once('/').ok_or_else(usage)?;
+        let index: usize = k.trim().parse().map_err(|_| usage())?;
+        let count: usize = n.trim().parse().map_err(|_| usage())?;
+        if count == 0 || index >= count {
+            return Err(usage());
+        }
+        Ok(ShardSpec { index, count })
+    }
+}
+
+impl ShardSpec {
+    /// Positions of the plan units this shard takes.
+    pub fn units(&self, plan: &DataPlan) -> Vec<usize> {
+        (0..plan.units.len()).filter(|i| i % self.count == self.index).collect()
+    }
+
+    /// `shard-0003-of-0010`.
+    pub fn dir_name(&self) -> String {
+        format!("shard-{:04}-of-{:04}", self.index, self.count)
+    }
+}
+
+/// Identifies the whole input tree a plan was made from: every unit's
+/// symbol, date partition and files (path and size), in plan order.
+/// Shards that saw different trees would split different unit lists, so
+/// their results cannot be merged.
+pub fn plan_fingerprint(plan: &DataPlan) -> String {
+    let mut text = String::new();
+    for (i, unit) in plan.units.iter().enumerate() {
+        let date = unit.unit.partition_date.as_deref().unwrap_or("-");
+        text.push_str(&format!("{i}\t{}\t{date}\n", unit.unit.symbol));
+        for f in &unit.files {
+            text.push_str(&format!("\t{}\t{}\n", f.file.path.display(), f.file.bytes));
+        }
+    }
+    sha256_hex(text.as_bytes())
+}
+
+/// What one shard hands to `merge`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ShardFile {
+    pub header: ShardHeader,
+    /// The config the shard ran with, as YAML, and where it came from.
+    pub config_yaml: String,
+    pub config_source: String,
+    /// `symbol date` of each unit taken, for people reading shard.json.
+    pub unit_names: Vec<String>,
+    /// Input files of this shard's units (unit position, entry), hashed
+    /// when the shard ran.
+    pub inputs: Vec<(u32, FileEntry)>,
+    pub partial: Partial,
+}
+
+/// The part of a shard that identifies it; it comes first in the file so
+/// that a file from another version is recognised before decoding the rest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardHeader {
+    pub format: u32,
+    pub tool_version: String,
+    pub shard: ShardSpec,
+    pub config_sha256: String,
+    pub plan_fingerprint: String,
+    /// Units in the whole plan, and the positions this shard took.
+    pub plan_units: usize,
+    pub units: Vec<usize>,
+}
+
+impl ShardFile {
+    pub fn new(
+        spec: ShardSpec,
+        config: &Config,
+        config_source: &str,
+        plan: &DataPlan,
+        inputs: Vec<(u32, FileEntry)>,
+        partial: Partial,
+    ) -> Result<ShardFile, String> {
+        let config_yaml = serde_yaml::to_string(config).map_err(|e| e.to_string())?;
+        let unit_names = spec
+            .units(plan)
+            .into_iter()
+            .map(|i| {
+                let u = &plan.units[i].unit;
+                format!("{} {}", u.symbol, u.partition_date.as_deref().unwrap_or("-"))
+            })
+            .collect();
+        Ok(ShardFile {
+            header: ShardHeader {
+                format: FORMAT,
+                tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                shard: spec,
+                config_sha256: sha256_hex(config_yaml.as_bytes()),
+                plan_fingerprint: plan_fingerprint(plan),
+                plan_units: plan.units.len(),
+                units: spec.units(plan),
+            },
+            config_yaml,
+            config_source: config_source.to_string(),
+            unit_names,
+            inputs,
+            partial,
+        })
+    }
+
+    /// Writes `out/shard-KKKK-of-NNNN/` (partial.bin, then shard.json),
+    /// each file atomically, and returns the directory. A retried shard
+    /// replaces its own files.
+    pub fn write(&self, out: &Path) -> Result<PathBuf, WriteError> {
+        let dir = out.join(self.header.shard.dir_name());
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| WriteError { path: dir.clone(), message: e.to_string() })?;
+        let path = dir.join(PARTIAL_FILE);
+        let bytes = postcard::to_stdvec(self)
+            .map_err(|e| WriteError { path: path.clone(), message: e.to_string() })?;
+        artifacts::write_bytes(&path, &bytes)?;
+        artifacts::write_json(&dir.join(SUMMARY_FILE), &self.summary())?;
+        Ok(dir)
+    }
+
+    /// The readable description written to shard.json.
+    pub fn summary(&self) -> serde_json::Value {
+        let p = &self.partial;
+        serde_json::json!({
+            "header": self.header,
+            "config_source": self.config_source,
+            "series": p.series.len(),
+            "bars": p.total_bars(),
+            "input_rows": p.total_rows(),
+            "grid_events": p.events.len(),
+            "units": self.unit_names,
+            "input_files": self.inputs.iter().map(|(_, f)| f).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Reads a shard directory's partial.bin.
+    pub fn read(dir: &Path) -> Result<ShardFile, String> {
+        let path = dir.join(PARTIAL_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            format!(
+                "{}: cannot read ({e}); is this a directory written by `divtune tune --shard`?",
+                path.display()
+            )
+        })?;
+        let (header, _) = postcard::take_from_bytes::<ShardHeader>(&bytes)
+            .map_err(|e| format!("{}: not a divtune shard file ({e})", path.display()))?;
+        let mine = env!("CARGO_PKG_VERSION");
+        if header.format != FORMAT || header.tool_version != mine {
+            return Err(format!(
+                "{}: written by divtune {} (format {}); this is divtune {mine} (format {FORMAT}). \
+                 Re-run every shard with the same divtune version.",
+                path.display(),
+                header.tool_version,
+                header.format
+            ));
+        }
+        postcard::from_bytes(&bytes)
+            .map_err(|e| format!("{}: damaged shard file ({e}); re-run this shard", path.display()))
+    }
+
+    pub fn config(&self) -> Result<Config, String> {
+        let config: Config = serde_yaml::from_str(&self.config_yaml).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Shard directories named by `paths`: each path is a shard directory
+/// (it holds partial.bin) or a directory of shard directories.
+pub fn find_shards(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.join(PARTIAL_FILE).is_file() {
+            found.push(path.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(path).map_err(|e| {
+            format!(
+                "{}: cannot read ({e}); give shard directories written by `divtune tune --shard`",
+                path.display()
+            )
+        })?;
+        let mut inside: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join(PARTIAL_FILE).is_file())
+            .collect();
+        if inside.is_empty() {
+            return Err(format!(
+                "{}: no shard here (no {PARTIAL_FILE} in it or in its subdirectories)",
+                path.display()
+            ));
+        }
+        inside.sort();
+        found.extend(inside);
+    }
+    Ok(found)
+}
+
+/// A complete, consistent set of shards, combined.
+pub struct Merged {
+    pub config: Config,
+    pub config_source: String,
+    /// Input files of every unit, in plan order.
+    pub inputs: Vec<FileEntry>,
+    pub partial: Partial,
+    pub shards: usize,
+}
+
+/// Reads and checks every shard in `dirs`, then combines them. Every
+/// shard must come from the same divtune version, config and input tree,
+/// agree on N, and each index 0..N must appear exactly once.
+pub fn merge(dirs: &[PathBuf]) -> Result<Merged, String> {
+    let mut shards: Vec<(PathBuf, ShardFile)> = Vec::new();
+    for dir in dirs {
+        shards.push((dir.clone(), ShardFile::read(dir)?));
+    }
+    let (first_dir, first) = shards.first().ok_or("no shard directories given")?;
+    let expect = first.header.clone();
+    for (dir, s) in &shards[1..] {
+        let h = &s.header;
+        let clash = |what: &str| {
+            format!(
+                "{} and {} differ in {what}; every shard of a run must use the same \
+                 divtune version, config and input tree, and the same N",
+                first_dir.display(),
+                dir.display()
+            )
+        };
+        if h.shard.count != expect.shard.count {
+            return Err(clash(&format!("N ({} vs {})", expect.shard.count, h.shard.count)));
+        }
+        if h.config_sha256 != expect.config_sha256 {
+            return Err(clash("config"));
+        }
+        if h.plan_fingerprint != expect.plan_fingerprint {
+            return Err(clash("input tree (files were added, removed or changed between shards)"));
+        }
+    }
+    check_complete(&shards, expect.shard.count)?;
+    let config = first.config()?;
+    let config_source = first.config_source.clone();
+
+    shards.sort_by_key(|(_, s)| s.header.shard.index);
+    let n = shards.len();
+    let mut inputs: Vec<(u32, FileEntry)> = Vec::new();
+    let mut partial = Partial::default();
+    for (_, s) in shards {
+        inputs.extend(s.inputs);
+        partial.append(s.partial);
+    }
+    // Stable: a unit's files keep their plan order.
+    inputs.sort_by_key(|(unit, _)| *unit);
+    Ok(Merged {
+        config,
+        config_source,
+        inputs: inputs.into_iter().map(|(_, f)| f).collect(),
+        partial: partial.into_run_order(),
+        shards: n,
+    })
+}
+
+fn check_complete(shards: &[(PathBuf, ShardFile)], count: usize) -> Result<(), String> {
+    let mut seen: Vec<Option<&Path>> = vec![None; count];
+    for (dir, s) in shards {
+        let k = s.header.shard.index;
+        if k >= count {
+            return Err(format!("{}: shard index {k} is not below N = {count}", dir.display()));
+        }
+        if let Some(other) = seen[k] {
+            return Err(format!(
+                "shard {k}/{count} appears twice: {} and {}; give each shard once",
+                other.display(),
+                dir.display()
+            ));
+        }
+        seen[k] = Some(dir);
+    }
+    let missing: Vec<String> =
+        (0..count).filter(|k| seen[*k].is_none()).map(|k| format!("{k}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing shard{} {}: run `divtune tune --shard K/{count}` for {} and merge again",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "each" }
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_spec_reads_k_of_n_and_refuses_k_outside_zero_to_n() {
+        assert_eq!("2/5".parse::<ShardSpec>(), Ok(ShardSpec { index: 2, count: 5 }));
+        assert_eq!("0/1".parse::<ShardSpec>(), Ok(ShardSpec { index: 0, count: 1 }));
+        for bad in ["5/5", "1/0", "3", "a/2", "-1/2", ""] {
+            let err = bad.parse::<ShardSpec>().unwrap_err();
+            assert!(err.contains("0 <= K < N"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn shard_directories_sort_by_index() {
+        let a = ShardSpec { index: 2, count: 10 }.dir_name();
+        let b = ShardSpec { index: 10, count: 12 }.dir_name();
+        assert_eq!(a, "shard-0002-of-0010");
+        assert_eq!(b, "shard-0010-of-0012");
+    }
+}
