@@ -69,6 +69,9 @@ pub enum Command {
     Calibrate(StageArgs),
     /// Apply the acceptance rules to a run; exit 0 when all pass, 1 when any fails.
     Gate(StageArgs),
+    /// Write a run's Prometheus scrape config, alert rules and Grafana
+    /// dashboard into RUN/metrics/ (nightly does this itself).
+    Monitoring(StageArgs),
     /// Tune, calibrate, gate and report in one command (the nightly job).
     Nightly(RunArgs),
     /// Redraw a run's HTML report from its saved artifacts.
@@ -279,6 +282,15 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Merge(args) => run_merge(args, cli.json),
         Command::Calibrate(args) => run_calibrate(args, cli.json),
         Command::Gate(args) => run_gate(args, cli.json),
+        Command::Monitoring(args) => {
+            let config = stage_config(args.config.as_deref())?;
+            let written = pipeline::monitoring_run(&args.run, &config)?;
+            pipeline::refresh_manifest(&args.run, &config)?;
+            for path in written {
+                println!("{}", path.display());
+            }
+            Ok(EXIT_OK)
+        }
         Command::Nightly(args) => run_nightly(args, cli.json),
         Command::Check(args) => run_check(args, cli.json),
         Command::Promote(args) => run_promote(args),
@@ -489,6 +501,7 @@ fn stage_config(path: Option<&std::path::Path>) -> Result<Config> {
 fn run_calibrate(args: &StageArgs, json: bool) -> Result<u8> {
     let config = stage_config(args.config.as_deref())?;
     let report = pipeline::calibrate_run(&args.run, &config)?;
+    pipeline::refresh_manifest(&args.run, &config)?;
     let summary = report.calibration_report();
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -506,6 +519,7 @@ fn run_calibrate(args: &StageArgs, json: bool) -> Result<u8> {
 fn run_gate(args: &StageArgs, json: bool) -> Result<u8> {
     let config = stage_config(args.config.as_deref())?;
     let report = pipeline::gate_run(&args.run, &config)?;
+    pipeline::refresh_manifest(&args.run, &config)?;
     print_gate(&report, json)?;
     Ok(if report.passed { EXIT_OK } else { EXIT_GATE_FAILED })
 }

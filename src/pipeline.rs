@@ -156,9 +156,7 @@ fn create_run_dir(
 ) -> Result<(String, PathBuf)> {
     let (run_id, dir) = match id {
         Some(id) => {
-            if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
-                return Err(anyhow!("--run-id {id:?}: use a plain directory name"));
-            }
+            run::check_run_id(id).map_err(|e| anyhow!("--run-id: {e}"))?;
             let (got, dir) = run::create_run_dir(root, id)?;
             if got != id {
                 std::fs::remove_dir(&dir).ok();
@@ -374,6 +372,34 @@ pub fn write_manifest(
         inputs: inputs.to_vec(),
         outputs: Vec::new(),
     };
+    Ok(run::finish_manifest(manifest, dir)?)
+}
+
+/// Re-hashes a run's outputs after a stage command (calibrate, gate,
+/// monitoring) added files to it, so that the manifest lists them and
+/// `promote` accepts the run. Warns when the stage's config is not the one
+/// the run was tuned with.
+pub fn refresh_manifest(dir: &Path, config: &Config) -> Result<Manifest> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{}: cannot read; is this a run directory written by `divtune tune`?",
+            path.display()
+        )
+    })?;
+    let mut manifest: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a run manifest", path.display()))?;
+    let config_text = serde_yaml::to_string(config).context("serialising the config")?;
+    if run::sha256_hex(config_text.as_bytes()) != manifest.config_sha256 {
+        ui::warn(format!(
+            "{}: this config differs from the one the run was tuned with ({}); \
+             pass that config with --config",
+            dir.display(),
+            manifest.config_source
+        ));
+    }
+    manifest.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    manifest.outputs.clear();
     Ok(run::finish_manifest(manifest, dir)?)
 }
 

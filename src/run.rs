@@ -14,6 +14,17 @@ pub fn run_id(now: chrono::DateTime<chrono::Utc>) -> String {
     now.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// A run id becomes part of directory names (the run, a deployed
+/// version), so it must be a plain name.
+pub fn check_run_id(run_id: &str) -> Result<(), crate::core::ParamRangeError> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if run_id.is_empty() || run_id.starts_with('.') || !run_id.chars().all(plain) {
+        let range = "letters, digits, '.', '_' and '-', not starting with '.'";
+        return Err(crate::core::ParamRangeError::new("run_id", range, run_id));
+    }
+    Ok(())
+}
+
 /// Creates `root/ID` (or `root/ID-2`, `-3`, ... when taken) and returns it
 /// with the id actually used.
 pub fn create_run_dir(root: &Path, id: &str) -> Result<(String, PathBuf), WriteError> {
@@ -89,5 +100,13 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn a_run_id_that_is_not_a_plain_name_is_refused() {
+        assert!(check_run_id("2024-01-02_night.1").is_ok());
+        for bad in ["", ".hidden", "a/b", "a b", "ü"] {
+            assert!(check_run_id(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -348,6 +348,42 @@ mod tests {
         }
     }
 
+    fn empty_shard(version: &str) -> ShardFile {
+        ShardFile {
+            header: ShardHeader {
+                format: FORMAT,
+                tool_version: version.to_string(),
+                shard: ShardSpec { index: 0, count: 1 },
+                config_sha256: String::new(),
+                plan_fingerprint: String::new(),
+                plan_units: 0,
+                units: Vec::new(),
+            },
+            config_yaml: String::new(),
+            config_source: String::new(),
+            unit_names: Vec::new(),
+            inputs: Vec::new(),
+            partial: Partial::default(),
+        }
+    }
+
+    #[test]
+    fn a_shard_round_trips_and_one_from_another_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = empty_shard(env!("CARGO_PKG_VERSION"));
+        file.partial.detector_block_ns = vec![f64::NAN, 1.5];
+        let written = file.write(dir.path()).unwrap();
+        let back = ShardFile::read(&written).unwrap();
+        assert_eq!(back.header, file.header);
+        assert!(back.partial.detector_block_ns[0].is_nan());
+        assert_eq!(back.partial.detector_block_ns[1], 1.5);
+
+        let old = empty_shard("0.0.0").write(&dir.path().join("old")).unwrap();
+        let err = ShardFile::read(&old).unwrap_err();
+        assert!(err.contains("written by divtune 0.0.0"), "{err}");
+        assert!(err.contains("same divtune version"), "{err}");
+    }
+
     #[test]
     fn shard_directories_sort_by_index() {
         let a = ShardSpec { index: 2, count: 10 }.dir_name();
