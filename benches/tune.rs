@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
                     .map(|(i, s)| {
                         let one = std::slice::from_ref(s);
                         let part = Partial::of_unit(i as u32, one, &grid.points, &config.buckets);
-                        part.events.len()
+                        part.event_count()
                     })
                     .sum::<usize>()
             })

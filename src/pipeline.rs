@@ -107,11 +107,7 @@ pub fn replay_units(config: &Config, plan: &data::DataPlan, units: &[usize]) -> 
         part.quality.push((u as u32, quality));
         part
     })?;
-    let mut partial = Partial::default();
-    for part in parts {
-        partial.append(part);
-    }
-    Ok(partial)
+    Ok(Partial::concat(parts))
 }
 
 /// Runs the tuning stage, writes its artifacts into a new run directory,

@@ -156,10 +156,10 @@ impl ShardFile {
         let dir = out.join(self.header.shard.dir_name());
         std::fs::create_dir_all(&dir)
             .map_err(|e| WriteError { path: dir.clone(), message: e.to_string() })?;
-        let path = dir.join(PARTIAL_FILE);
-        let bytes = postcard::to_stdvec(self)
-            .map_err(|e| WriteError { path: path.clone(), message: e.to_string() })?;
-        artifacts::write_bytes(&path, &bytes)?;
+        // Encoded straight into the file: a shard can hold gigabytes.
+        artifacts::write_with(&dir.join(PARTIAL_FILE), |w| {
+            postcard::to_io(self, w).map(|_| ()).map_err(|e| e.to_string())
+        })?;
         artifacts::write_json(&dir.join(SUMMARY_FILE), &self.summary())?;
         Ok(dir)
     }
@@ -173,7 +173,7 @@ impl ShardFile {
             "series": p.series.len(),
             "bars": p.total_bars(),
             "input_rows": p.total_rows(),
-            "grid_events": p.events.len(),
+            "grid_events": p.event_count(),
             "units": self.unit_names,
             "input_files": self.inputs.iter().map(|(_, f)| f).collect::<Vec<_>>(),
         })
@@ -182,13 +182,19 @@ impl ShardFile {
     /// Reads a shard directory's partial.bin.
     pub fn read(dir: &Path) -> Result<ShardFile, String> {
         let path = dir.join(PARTIAL_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            format!(
-                "{}: cannot read ({e}); is this a directory written by `divtune tune --shard`?",
-                path.display()
-            )
-        })?;
-        let (header, _) = postcard::take_from_bytes::<ShardHeader>(&bytes)
+        let open = || {
+            std::fs::File::open(&path).map(std::io::BufReader::new).map_err(|e| {
+                format!(
+                    "{}: cannot read ({e}); is this a directory written by `divtune tune --shard`?",
+                    path.display()
+                )
+            })
+        };
+        // Decoded from the file as it is read, so that a large shard is not
+        // held twice. The scratch buffer holds one string at a time (the
+        // config is the longest).
+        let mut scratch = vec![0u8; 1 << 20];
+        let (header, _) = postcard::from_io::<ShardHeader, _>((open()?, &mut scratch))
             .map_err(|e| format!("{}: not a divtune shard file ({e})", path.display()))?;
         let mine = env!("CARGO_PKG_VERSION");
         if header.format != FORMAT || header.tool_version != mine {
@@ -200,7 +206,8 @@ impl ShardFile {
                 header.format
             ));
         }
-        postcard::from_bytes(&bytes)
+        postcard::from_io((open()?, &mut scratch))
+            .map(|(file, _)| file)
             .map_err(|e| format!("{}: damaged shard file ({e}); re-run this shard", path.display()))
     }
 
@@ -289,11 +296,12 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, String> {
     shards.sort_by_key(|(_, s)| s.header.shard.index);
     let n = shards.len();
     let mut inputs: Vec<(u32, FileEntry)> = Vec::new();
-    let mut partial = Partial::default();
+    let mut parts = Vec::with_capacity(n);
     for (_, s) in shards {
         inputs.extend(s.inputs);
-        partial.append(s.partial);
+        parts.push(s.partial);
     }
+    let partial = Partial::concat(parts);
     // Stable: a unit's files keep their plan order.
     inputs.sort_by_key(|(unit, _)| *unit);
     Ok(Merged {

@@ -10,7 +10,7 @@
 use super::buckets::{
     BucketConfig, BucketKey, Liquidity, LiquidityMeasure, Session, SessionClock, Source,
 };
-use super::partial::{GridEvent, SeriesLedger};
+use super::partial::{PointEvent, SeriesLedger};
 use super::split::{Fold, Period};
 use crate::core::TsNs;
 use crate::detector::{EventKind, Side};
@@ -159,17 +159,16 @@ fn measure_name(m: LiquidityMeasure) -> &'static str {
 
 /// The statistics' view of every grid event: its labels and source, sorted
 /// by (point, series, bar) with a series' events in emission order.
-pub fn records(
-    events: &[GridEvent],
+pub fn records<'e>(
+    events: impl Iterator<Item = (u32, &'e PointEvent)>,
     infos: &[SeriesInfo<'_>],
     labels: &LabelParams,
 ) -> Vec<EventRecord> {
     let cost = labels.cost_bps / 1e4;
     let mut records: Vec<EventRecord> = events
-        .par_iter()
-        .map(|g| {
+        .map(|(series, g)| {
             let e = &g.event;
-            let prices = infos[g.series as usize].prices;
+            let prices = infos[series as usize].prices;
             // Labels are computed straight into the record: at thousands of
             // events per point, an intermediate label list per event
             // doubled the cost.
@@ -182,7 +181,7 @@ pub fn records(
                 rets.iter().map(|r| r.and_then(|r| labels::outcome(e.side, r, cost))).collect();
             EventRecord {
                 point: g.point,
-                series: g.series,
+                series,
                 bar: e.index as u32,
                 ts: e.ts,
                 score: e.score,

@@ -106,8 +106,6 @@ pub struct TuneOutcome {
     pub rows: Vec<SummaryRow>,
     pub global: ChosenFigures,
     pub buckets: Vec<ChosenFigures>,
-    /// Records of every point (sorted by point, series, bar).
-    pub records: Vec<EventRecord>,
     /// Every event of the deployed global parameters, labelled and tagged
     /// with the last fold's period and its buckets.
     pub chosen_events: Vec<crate::events::EventRow>,
@@ -133,11 +131,7 @@ pub fn run(prepared: &Prepared, inputs: &TuneInputs<'_>) -> Result<TuneOutcome, 
             Partial::of_unit(i as u32, std::slice::from_ref(s), &grid.points, inputs.buckets)
         })
         .collect();
-    let mut partial = Partial::default();
-    for part in parts {
-        partial.append(part);
-    }
-    reduce(&partial.into_run_order(), inputs)
+    reduce(&Partial::concat(parts).into_run_order(), inputs)
 }
 
 /// The global half: folds, thresholds, cells, choices and corrected
@@ -151,33 +145,26 @@ pub fn reduce(partial: &Partial, inputs: &TuneInputs<'_>) -> Result<TuneOutcome,
     let (infos, thresholds) =
         evaluate::series_infos(&partial.series, &folds, inputs.buckets, max_h)?;
 
-    // Phase 1: label every event; phase 2: measure every cell.
-    let records = evaluate::records(&partial.events, &infos, inputs.labels);
+    // Phase 1: base rates; phase 2: measure every cell. A point's events
+    // are labelled when its cells are measured, so that labelled records
+    // of the whole grid never sit in memory at once.
     let base = evaluate::base_counts(&infos, &folds, inputs.labels);
-    let ctx = Context { infos: &infos, folds: &folds, base: &base, inputs, max_h };
-    let rows = ctx.all_rows(&grid, &records);
+    let by_point = events_by_point(partial, grid.points.len());
+    let ctx =
+        Context { infos: &infos, folds: &folds, base: &base, inputs, max_h, partial, by_point };
+    let rows = ctx.all_rows(&grid);
 
     // Phase 3: choose on training cells, pool test cells, correct p-values.
-    let mut global = ctx.choose(&grid, &rows, BucketKey::GLOBAL, None, &records);
+    let mut global = ctx.choose(&grid, &rows, BucketKey::GLOBAL, None);
     let dims = &inputs.buckets.dimensions;
     let mut buckets: Vec<ChosenFigures> = full_bucket_keys(dims)
         .into_iter()
-        .map(|key| ctx.choose(&grid, &rows, key, Some(&global), &records))
+        .map(|key| ctx.choose(&grid, &rows, key, Some(&global)))
         .collect();
     correct_test_p_values(&mut global, &mut buckets);
     let chosen = global.fold_choices.last().expect("at least one fold").point;
-    let chosen_events = ctx.tagged_events(partial, chosen);
-    Ok(TuneOutcome {
-        grid,
-        folds,
-        horizons,
-        thresholds,
-        rows,
-        global,
-        buckets,
-        records,
-        chosen_events,
-    })
+    let chosen_events = ctx.tagged_events(chosen);
+    Ok(TuneOutcome { grid, folds, horizons, thresholds, rows, global, buckets, chosen_events })
 }
 
 /// Every bucket with each configured dimension at a value.
@@ -199,12 +186,25 @@ fn full_bucket_keys(dims: &[Dimension]) -> Vec<BucketKey> {
     keys
 }
 
+/// Where each point's events are: (series, position in its events).
+fn events_by_point(partial: &Partial, points: usize) -> Vec<Vec<(u32, u32)>> {
+    let mut out = vec![Vec::new(); points];
+    for (s, series) in partial.series.iter().enumerate() {
+        for (i, e) in series.events.iter().enumerate() {
+            out[e.point as usize].push((s as u32, i as u32));
+        }
+    }
+    out
+}
+
 struct Context<'a> {
     infos: &'a [SeriesInfo<'a>],
     folds: &'a [Fold],
     base: &'a BTreeMap<BaseKey, BaseCounts>,
     inputs: &'a TuneInputs<'a>,
     max_h: usize,
+    partial: &'a Partial,
+    by_point: Vec<Vec<(u32, u32)>>,
 }
 
 impl Context<'_> {
@@ -214,16 +214,16 @@ impl Context<'_> {
 
     /// Every cell of every point, in (point, fold, period, bucket, horizon)
     /// order.
-    fn all_rows(&self, grid: &Grid, records: &[EventRecord]) -> Vec<SummaryRow> {
+    fn all_rows(&self, grid: &Grid) -> Vec<SummaryRow> {
         let per_point: Vec<Vec<SummaryRow>> = grid
             .points
             .par_iter()
             .map(|p| {
-                let mine = point_records(records, p.id);
+                let mine = self.records_of(p.id);
                 let mut rows = Vec::new();
                 for fold in self.folds {
                     for period in Period::ALL {
-                        rows.extend(self.rows_for(p.id, mine, fold, period));
+                        rows.extend(self.rows_for(p.id, &mine, fold, period));
                     }
                 }
                 rows
@@ -259,7 +259,6 @@ impl Context<'_> {
         rows: &[SummaryRow],
         bucket: BucketKey,
         global: Option<&ChosenFigures>,
-        records: &[EventRecord],
     ) -> ChosenFigures {
         let selection = &self.inputs.tune.selection;
         let fold_choices: Vec<Choice> = self
@@ -289,7 +288,7 @@ impl Context<'_> {
                 f
             })
             .collect();
-        let test = self.pooled_test(&fold_choices, bucket, records);
+        let test = self.pooled_test(&fold_choices, bucket);
         ChosenFigures {
             bucket: bucket.label(),
             key: bucket,
@@ -329,16 +328,27 @@ impl Context<'_> {
             .collect()
     }
 
+    /// The labelled records of grid point `point`, by series and bar.
+    fn records_of(&self, point: usize) -> Vec<EventRecord> {
+        let series = &self.partial.series;
+        let events =
+            self.by_point[point].iter().map(|&(s, i)| (s, &series[s as usize].events[i as usize]));
+        evaluate::records(events, self.infos, self.inputs.labels)
+    }
+
     /// The events of grid point `point`, labelled and tagged with the last
     /// fold's period and the session and liquidity of their confirmation
     /// bars, in series order.
-    fn tagged_events(&self, partial: &Partial, point: usize) -> Vec<crate::events::EventRow> {
+    fn tagged_events(&self, point: usize) -> Vec<crate::events::EventRow> {
+        let partial = self.partial;
         let fold = self.folds.last().expect("at least one fold");
+        let mine = self.by_point[point]
+            .iter()
+            .map(|&(s, i)| (s, &partial.series[s as usize].events[i as usize]));
         let labels = self.inputs.labels;
         let cost = labels.cost_bps / 1e4;
-        let mine = partial.events.iter().filter(|g| g.point as usize == point);
-        mine.map(|g| {
-            let (s, e) = (g.series as usize, g.event);
+        mine.map(|(series, g)| {
+            let (s, e) = (series as usize, g.event);
             let (info, ledger) = (&self.infos[s], &partial.series[s]);
             let i = e.index as usize;
             let period = fold.period(i, info.ts, info.first_test[fold.index], self.max_h);
@@ -350,7 +360,7 @@ impl Context<'_> {
             crate::events::EventRow {
                 symbol: ledger.symbol.clone(),
                 day: ledger.day.clone(),
-                series: g.series,
+                series,
                 source: buckets::Source::of(e.channels).as_str().to_string(),
                 outcomes: rets
                     .iter()
@@ -367,19 +377,14 @@ impl Context<'_> {
     }
 
     /// Test figures pooled over folds, each fold with its own choice.
-    fn pooled_test(
-        &self,
-        choices: &[Choice],
-        bucket: BucketKey,
-        records: &[EventRecord],
-    ) -> Vec<HorizonFigures> {
-        let mut pooled: Vec<&EventRecord> = Vec::new();
+    fn pooled_test(&self, choices: &[Choice], bucket: BucketKey) -> Vec<HorizonFigures> {
+        let mut pooled: Vec<EventRecord> = Vec::new();
         let mut base: Option<BaseCounts> = None;
         for (fold, choice) in self.folds.iter().zip(choices) {
-            let mine = point_records(records, choice.point);
-            let tagged = evaluate::records_in(mine, self.infos, fold, Period::Test, self.max_h);
+            let mine = self.records_of(choice.point);
+            let tagged = evaluate::records_in(&mine, self.infos, fold, Period::Test, self.max_h);
             let cells = evaluate::by_bucket(&tagged, &self.inputs.buckets.dimensions);
-            pooled.extend(cells.get(&bucket).into_iter().flatten().copied());
+            pooled.extend(cells.get(&bucket).into_iter().flatten().map(|r| (*r).clone()));
             if let Some(b) =
                 self.base.get(&(fold.index, Period::Test, bucket.session, bucket.liquidity))
             {
@@ -392,19 +397,13 @@ impl Context<'_> {
             .iter()
             .enumerate()
             .map(|(h, &horizon)| {
+                let pooled: Vec<&EventRecord> = pooled.iter().collect();
                 let metrics =
                     evaluate::cell_metrics(&pooled, h, horizon, base.as_ref(), self.level());
                 HorizonFigures { horizon, p_corrected: metrics.p_value, metrics }
             })
             .collect()
     }
-}
-
-/// The slice of `records` that belongs to `point` (records are sorted).
-fn point_records(records: &[EventRecord], point: usize) -> &[EventRecord] {
-    let lo = records.partition_point(|r| (r.point as usize) < point);
-    let hi = records.partition_point(|r| (r.point as usize) <= point);
-    &records[lo..hi]
 }
 
 /// Per point, the cells of one fold, period and bucket, per horizon.

@@ -11,7 +11,7 @@
 //! why a run split into shards and merged writes the same artifacts as one
 //! run over the same data.
 //!
-//! Partials of disjoint units concatenate ([`Partial::append`]); the order
+//! Partials of disjoint units concatenate ([`Partial::concat`]); the order
 //! they arrive in does not matter, because [`Partial::into_run_order`]
 //! puts series into the order a single run uses.
 
@@ -42,6 +42,10 @@ pub struct SeriesLedger {
     pub prices: Vec<f64>,
     /// The trailing liquidity measure at each bar.
     pub liquidity: Vec<f64>,
+    /// Every event of every grid point on this series, each point's in
+    /// emission order. Kept with the series so that gathering partials
+    /// moves them instead of copying them.
+    pub events: Vec<PointEvent>,
 }
 
 impl SeriesLedger {
@@ -54,12 +58,10 @@ impl SeriesLedger {
     }
 }
 
-/// One event of one grid point over one series of the partial.
+/// One event of one grid point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GridEvent {
+pub struct PointEvent {
     pub point: u32,
-    /// Index into [`Partial::series`].
-    pub series: u32,
     pub event: Event,
 }
 
@@ -69,8 +71,6 @@ pub struct Partial {
     pub series: Vec<SeriesLedger>,
     /// Data quality per unit, with the unit's position in the plan.
     pub quality: Vec<(u32, UnitQuality)>,
-    /// Every event of every grid point, per series in emission order.
-    pub events: Vec<GridEvent>,
     /// Detector compute time per bar (ns) of the base parameters, one value
     /// per block of bars.
     pub detector_block_ns: Vec<f64>,
@@ -96,10 +96,12 @@ impl Partial {
             groups.entry(p.params.pivot_key()).or_default().push(p);
         }
         let mut partial = Partial::default();
-        for (s, bars) in series.iter().enumerate() {
+        for bars in series {
+            let mut events = Vec::new();
             for (key, members) in &groups {
-                replay_group(s as u32, bars, *key, members, &mut partial.events);
+                replay_group(bars, *key, members, &mut events);
             }
+            events.shrink_to_fit();
             let (liquidity, measure) = buckets.liquidity.trailing_measure(&bars.bars);
             partial.series.push(SeriesLedger {
                 unit,
@@ -112,45 +114,40 @@ impl Partial {
                 ts: bars.bars.iter().map(|b| b.ts).collect(),
                 prices: bars.prices(),
                 liquidity,
+                events,
             });
         }
         partial
     }
 
-    /// Adds the series, events and quality of `other` (disjoint units).
-    pub fn append(&mut self, mut other: Partial) {
-        let offset = self.series.len() as u32;
-        for e in &mut other.events {
-            e.series += offset;
+    /// Concatenates partials of disjoint units. Only the series' headers
+    /// move; their bars and events stay where they are.
+    pub fn concat(parts: impl IntoIterator<Item = Partial>) -> Partial {
+        let mut all = Partial::default();
+        for mut part in parts {
+            all.series.append(&mut part.series);
+            all.quality.append(&mut part.quality);
+            all.detector_block_ns.append(&mut part.detector_block_ns);
         }
-        self.series.append(&mut other.series);
-        self.quality.append(&mut other.quality);
-        self.events.append(&mut other.events);
-        self.detector_block_ns.append(&mut other.detector_block_ns);
+        all
     }
 
     /// Series sorted as a single run orders them (symbol, then start; ties
-    /// in plan order), events renumbered and grouped by series in that
-    /// order, quality in plan order.
+    /// in plan order), quality in plan order.
     pub fn into_run_order(mut self) -> Partial {
         let mut order: Vec<usize> = (0..self.series.len()).collect();
         order.sort_by(|&a, &b| {
             let (x, y) = (&self.series[a], &self.series[b]);
             (&x.symbol, x.start(), x.unit).cmp(&(&y.symbol, y.start(), y.unit))
         });
-        let mut new_index = vec![0u32; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            new_index[old] = new as u32;
-        }
-        for e in &mut self.events {
-            e.series = new_index[e.series as usize];
-        }
-        // Stable: a series' events keep their emission order.
-        self.events.sort_by_key(|e| e.series);
         let mut slots: Vec<Option<SeriesLedger>> = self.series.into_iter().map(Some).collect();
         self.series = order.iter().map(|&i| slots[i].take().expect("a permutation")).collect();
         self.quality.sort_by_key(|(unit, _)| *unit);
         self
+    }
+
+    pub fn event_count(&self) -> usize {
+        self.series.iter().map(|s| s.events.len()).sum()
     }
 
     pub fn total_bars(&self) -> usize {
@@ -175,13 +172,7 @@ impl Partial {
     }
 }
 
-fn replay_group(
-    series: u32,
-    bars: &BarSeries,
-    key: PivotKey,
-    points: &[&GridPoint],
-    out: &mut Vec<GridEvent>,
-) {
+fn replay_group(bars: &BarSeries, key: PivotKey, points: &[&GridPoint], out: &mut Vec<PointEvent>) {
     let params: Vec<DetectorParams> = points.iter().map(|p| p.params.clone()).collect();
     let floor = ConflictFloor::for_sets(&params);
     let candidates = detector::candidates(&bars.bars, key, bars.channels, floor)
@@ -189,11 +180,7 @@ fn replay_group(
     for point in points {
         let events = detector::filter_candidates(&candidates, &point.params, bars.channels)
             .expect("grid points were validated");
-        out.extend(events.into_iter().map(|event| GridEvent {
-            point: point.id as u32,
-            series,
-            event,
-        }));
+        out.extend(events.into_iter().map(|event| PointEvent { point: point.id as u32, event }));
     }
 }
 
