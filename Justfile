@@ -13,6 +13,15 @@ test:
 bench:
     cargo bench
 
+# Speed and peak memory at 1, 10 and 50 M synthetic ticks (runs/bench/).
+bench-scale SIZES="1 10 50":
+    SIZES="{{SIZES}}" scripts/bench.sh
+
+# Tune in N shards and merge them, as a batch engine would (docs/scale.md).
+sharded N="4" RUN="sharded":
+    for k in $(seq 0 $(({{N}} - 1))); do cargo run --release -q -- tune --shard $k/{{N}} --out runs/shards-{{RUN}}; done
+    cargo run --release -q -- merge runs/shards-{{RUN}} --run-id {{RUN}}
+
 # Formatting and lints, as CI expects them.
 lint:
     cargo fmt --check
