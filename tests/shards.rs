@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn divtune(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_divtune"))
         .args(args)
@@ -151,6 +153,26 @@ fn merged_runs_match_with_walk_forward_folds_and_pooled_liquidity_thresholds() {
     assert_eq!(report["folds"].as_array().unwrap().len(), 2);
     let root = shards(work.path(), 3, &config);
     assert_same_run(&single, &merged(work.path(), &root));
+}
+
+#[test]
+fn a_real_market_split_by_symbol_merges_to_the_single_run() {
+    // Aggregated trades without date partitions: each symbol's files are one
+    // unit, so two shards take one symbol each.
+    let Some(data) = common::real_data("binance_aggtrades") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let pattern = ["--symbol-pattern", "*_cvd_{symbol}_*"];
+    let single = work.path().join("single");
+    let mut args = vec!["-q", "tune", "--data", s(&data), "--out", s(&single), "--run-id", "R"];
+    args.extend(pattern);
+    ok(&args);
+    let root = work.path().join("shards");
+    for spec in ["0/2", "1/2"] {
+        let mut args = vec!["-q", "tune", "--shard", spec, "--data", s(&data), "--out", s(&root)];
+        args.extend(pattern);
+        ok(&args);
+    }
+    assert_same_run(&single.join("R"), &merged(work.path(), &root));
 }
 
 #[test]
