@@ -114,11 +114,16 @@ pub fn replay_units(config: &Config, plan: &data::DataPlan, units: &[usize]) -> 
 /// and closes the run with its manifest.
 pub fn tune(request: &RunRequest<'_>) -> Result<TuneRun> {
     let run = tune_stage(request)?;
+    close_run(&run, request)?;
+    Ok(run)
+}
+
+/// Writes the manifest of a run tuned in this process, hashing its inputs.
+fn close_run(run: &TuneRun, request: &RunRequest<'_>) -> Result<Manifest> {
     let inputs = hash_inputs(&run.plan, &all_units(&run.plan))?;
     let inputs: Vec<FileEntry> = inputs.into_iter().map(|(_, f)| f).collect();
-    let closing = RunClosing { config: request.config, config_source: request.config_source };
-    write_manifest(&run.dir, &run.run_id, &closing, &inputs, run.started_at)?;
-    Ok(run)
+    let config = (request.config, request.config_source);
+    write_manifest(&run.dir, &run.run_id, config, &inputs, run.started_at)
 }
 
 fn all_units(plan: &data::DataPlan) -> Vec<usize> {
@@ -321,8 +326,8 @@ pub fn merge(shard_dirs: &[PathBuf], out_root: &Path, run_id: Option<&str>) -> R
     let (run_id, dir) = create_run_dir(out_root, run_id, started_at)?;
     let (outcome, _, _) =
         finish_tune(&dir, &run_id, &merged.partial, &merged.config, units_s, started)?;
-    let closing = RunClosing { config: &merged.config, config_source: &merged.config_source };
-    write_manifest(&dir, &run_id, &closing, &merged.inputs, started_at)?;
+    let config = (&merged.config, merged.config_source.as_str());
+    write_manifest(&dir, &run_id, config, &merged.inputs, started_at)?;
     Ok(MergedRun { run_id, dir, outcome, shards: merged.shards })
 }
 
@@ -340,29 +345,24 @@ fn hash_inputs(plan: &data::DataPlan, units: &[usize]) -> Result<Vec<(u32, FileE
     Ok(entries)
 }
 
-/// What the manifest records about the config.
-pub struct RunClosing<'a> {
-    pub config: &'a Config,
-    pub config_source: &'a str,
-}
-
 /// Writes manifest.json last, hashing every output written so far.
+/// `config` is the config and where it came from.
 pub fn write_manifest(
     dir: &Path,
     run_id: &str,
-    closing: &RunClosing<'_>,
+    (config, config_source): (&Config, &str),
     inputs: &[FileEntry],
     started_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Manifest> {
-    let config_text = serde_yaml::to_string(closing.config).context("serialising the config")?;
+    let config_text = serde_yaml::to_string(config).context("serialising the config")?;
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         run_id: run_id.to_string(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: run::git_commit(),
-        config_source: closing.config_source.to_string(),
+        config_source: config_source.to_string(),
         config_sha256: run::sha256_hex(config_text.as_bytes()),
-        seed: closing.config.synth.seed,
+        seed: config.synth.seed,
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         inputs: inputs.to_vec(),
@@ -548,10 +548,7 @@ pub fn nightly(request: &RunRequest<'_>) -> Result<NightlyOutcome> {
     let calibration = calibrate_run(&run.dir, request.config)?;
     let gate = gate_run(&run.dir, request.config)?;
     monitoring_run(&run.dir, request.config)?;
-    let inputs = hash_inputs(&run.plan, &all_units(&run.plan))?;
-    let inputs: Vec<FileEntry> = inputs.into_iter().map(|(_, f)| f).collect();
-    let closing = RunClosing { config: request.config, config_source: request.config_source };
-    write_manifest(&run.dir, &run.run_id, &closing, &inputs, run.started_at)?;
+    close_run(&run, request)?;
     let report = report_run(&run.dir, request.reports_root)?;
     let elapsed_s = started.elapsed().as_secs_f64();
     write_nightly_status(request.out_root, &run, &gate, elapsed_s)?;

@@ -180,22 +180,14 @@ impl ShardFile {
     }
 
     /// Reads a shard directory's partial.bin.
-    pub fn read(dir: &Path) -> Result<ShardFile, String> {
+    /// Reads a shard directory's header and checks that this divtune
+    /// version wrote it.
+    pub fn read_header(dir: &Path) -> Result<ShardHeader, String> {
         let path = dir.join(PARTIAL_FILE);
-        let open = || {
-            std::fs::File::open(&path).map(std::io::BufReader::new).map_err(|e| {
-                format!(
-                    "{}: cannot read ({e}); is this a directory written by `divtune tune --shard`?",
-                    path.display()
-                )
-            })
-        };
-        // Decoded from the file as it is read, so that a large shard is not
-        // held twice. The scratch buffer holds one string at a time (the
-        // config is the longest).
-        let mut scratch = vec![0u8; 1 << 20];
-        let (header, _) = postcard::from_io::<ShardHeader, _>((open()?, &mut scratch))
-            .map_err(|e| format!("{}: not a divtune shard file ({e})", path.display()))?;
+        let mut scratch = vec![0u8; 1 << 10];
+        let (header, _) =
+            postcard::from_io::<ShardHeader, _>((open_shard(&path)?, &mut scratch))
+                .map_err(|e| format!("{}: not a divtune shard file ({e})", path.display()))?;
         let mine = env!("CARGO_PKG_VERSION");
         if header.format != FORMAT || header.tool_version != mine {
             return Err(format!(
@@ -206,7 +198,18 @@ impl ShardFile {
                 header.format
             ));
         }
-        postcard::from_io((open()?, &mut scratch))
+        Ok(header)
+    }
+
+    /// Reads a whole shard directory's partial.bin.
+    pub fn read(dir: &Path) -> Result<ShardFile, String> {
+        Self::read_header(dir)?;
+        let path = dir.join(PARTIAL_FILE);
+        // Decoded as the file is read, so that a large shard is not held
+        // twice. The scratch buffer holds one string at a time (the config
+        // is the longest).
+        let mut scratch = vec![0u8; 1 << 20];
+        postcard::from_io((open_shard(&path)?, &mut scratch))
             .map(|(file, _)| file)
             .map_err(|e| format!("{}: damaged shard file ({e}); re-run this shard", path.display()))
     }
@@ -216,6 +219,15 @@ impl ShardFile {
         config.validate()?;
         Ok(config)
     }
+}
+
+fn open_shard(path: &Path) -> Result<std::io::BufReader<std::fs::File>, String> {
+    std::fs::File::open(path).map(std::io::BufReader::new).map_err(|e| {
+        format!(
+            "{}: cannot read ({e}); is this a directory written by `divtune tune --shard`?",
+            path.display()
+        )
+    })
 }
 
 /// Shard directories named by `paths`: each path is a shard directory
@@ -263,14 +275,14 @@ pub struct Merged {
 /// shard must come from the same divtune version, config and input tree,
 /// agree on N, and each index 0..N must appear exactly once.
 pub fn merge(dirs: &[PathBuf]) -> Result<Merged, String> {
-    let mut shards: Vec<(PathBuf, ShardFile)> = Vec::new();
+    // Headers first: a mismatched set is refused before gigabytes of
+    // partials are decoded.
+    let mut headers: Vec<(PathBuf, ShardHeader)> = Vec::new();
     for dir in dirs {
-        shards.push((dir.clone(), ShardFile::read(dir)?));
+        headers.push((dir.clone(), ShardFile::read_header(dir)?));
     }
-    let (first_dir, first) = shards.first().ok_or("no shard directories given")?;
-    let expect = first.header.clone();
-    for (dir, s) in &shards[1..] {
-        let h = &s.header;
+    let (first_dir, expect) = headers.first().ok_or("no shard directories given")?;
+    for (dir, h) in &headers[1..] {
         let clash = |what: &str| {
             format!(
                 "{} and {} differ in {what}; every shard of a run must use the same \
@@ -289,23 +301,27 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, String> {
             return Err(clash("input tree (files were added, removed or changed between shards)"));
         }
     }
-    check_complete(&shards, expect.shard.count)?;
-    let config = first.config()?;
-    let config_source = first.config_source.clone();
+    check_complete(&headers, expect.shard.count)?;
 
-    shards.sort_by_key(|(_, s)| s.header.shard.index);
-    let n = shards.len();
+    headers.sort_by_key(|(_, h)| h.shard.index);
+    let n = headers.len();
+    let (mut config, mut config_source) = (None, String::new());
     let mut inputs: Vec<(u32, FileEntry)> = Vec::new();
     let mut parts = Vec::with_capacity(n);
-    for (_, s) in shards {
-        inputs.extend(s.inputs);
-        parts.push(s.partial);
+    for (dir, _) in &headers {
+        let shard = ShardFile::read(dir)?;
+        if config.is_none() {
+            config = Some(shard.config()?);
+            config_source = shard.config_source.clone();
+        }
+        inputs.extend(shard.inputs);
+        parts.push(shard.partial);
     }
     let partial = Partial::concat(parts);
     // Stable: a unit's files keep their plan order.
     inputs.sort_by_key(|(unit, _)| *unit);
     Ok(Merged {
-        config,
+        config: config.expect("at least one shard"),
         config_source,
         inputs: inputs.into_iter().map(|(_, f)| f).collect(),
         partial: partial.into_run_order(),
@@ -313,10 +329,10 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, String> {
     })
 }
 
-fn check_complete(shards: &[(PathBuf, ShardFile)], count: usize) -> Result<(), String> {
+fn check_complete(shards: &[(PathBuf, ShardHeader)], count: usize) -> Result<(), String> {
     let mut seen: Vec<Option<&Path>> = vec![None; count];
-    for (dir, s) in shards {
-        let k = s.header.shard.index;
+    for (dir, header) in shards {
+        let k = header.shard.index;
         if k >= count {
             return Err(format!("{}: shard index {k} is not below N = {count}", dir.display()));
         }

@@ -9,9 +9,11 @@
 //! liquidity thresholds over everything, measures every cell (parameter
 //! set x bucket x horizon x fold x period), selects on training cells
 //! ([`select`]) and pools the chosen sets' test cells into the figures the
-//! gate reads. [`run`] is both halves over series already in memory. Test p-values are Holm-adjusted over every test
-//! hypothesis reported; the training winner's p-value is also given
-//! corrected for the number of parameter sets tried (Sidak).
+//! gate reads. [`run`] is both halves over series already in memory.
+//!
+//! Test p-values are Holm-adjusted over every test hypothesis reported;
+//! the training winner's p-value is also given corrected for the number of
+//! parameter sets tried (Sidak).
 
 pub mod buckets;
 pub mod evaluate;
