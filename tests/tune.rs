@@ -150,3 +150,31 @@ fn the_split_settings_change_what_is_trained_and_tested_on() {
     assert!(short.folds[0].test_start > one.folds[0].test_start);
     assert!(short.global.test[0].metrics.labelled < one.global.test[0].metrics.labelled);
 }
+
+#[test]
+fn every_grid_event_rebuilt_from_its_ledger_is_the_streaming_detectors_event() {
+    // The per-unit half keeps events without their times and prices and
+    // reads them back from the series ledger; this must give exactly what
+    // the streaming detector emits, for every grid point.
+    let prepared = market(11, false);
+    let config = Config::default();
+    let grid = config.tune.grid.expand(&config.detector).unwrap();
+    let series = &prepared.series[..2];
+    let partial = tune::partial::Partial::of_unit(0, series, &grid.points, &config.buckets);
+    let mut compared = 0;
+    for (bars, ledger) in series.iter().zip(&partial.series) {
+        for p in &grid.points {
+            let streamed =
+                divtune::detector::replay(&bars.bars, p.params.clone(), bars.channels).unwrap();
+            let rebuilt: Vec<_> = ledger
+                .events
+                .iter()
+                .filter(|e| e.point as usize == p.id)
+                .map(|e| e.event(ledger))
+                .collect();
+            assert_eq!(rebuilt, streamed, "point {}", p.id);
+            compared += streamed.len();
+        }
+    }
+    assert!(compared > 1000, "only {compared} events compared");
+}

@@ -166,9 +166,9 @@ pub fn records<'e>(
 ) -> Vec<EventRecord> {
     let cost = labels.cost_bps / 1e4;
     let mut records: Vec<EventRecord> = events
-        .map(|(series, g)| {
-            let e = &g.event;
-            let prices = infos[series as usize].prices;
+        .map(|(series, e)| {
+            let info = &infos[series as usize];
+            let prices = info.prices;
             // Labels are computed straight into the record: at thousands of
             // events per point, an intermediate label list per event
             // doubled the cost.
@@ -180,10 +180,10 @@ pub fn records<'e>(
             let outcomes =
                 rets.iter().map(|r| r.and_then(|r| labels::outcome(e.side, r, cost))).collect();
             EventRecord {
-                point: g.point,
+                point: e.point,
                 series,
-                bar: e.index as u32,
-                ts: e.ts,
+                bar: e.index,
+                ts: info.ts[e.index as usize],
                 score: e.score,
                 side: e.side,
                 kind: e.kind,

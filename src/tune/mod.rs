@@ -350,8 +350,9 @@ impl Context<'_> {
         let labels = self.inputs.labels;
         let cost = labels.cost_bps / 1e4;
         mine.map(|(series, g)| {
-            let (s, e) = (series as usize, g.event);
+            let s = series as usize;
             let (info, ledger) = (&self.infos[s], &partial.series[s]);
+            let e = g.event(ledger);
             let i = e.index as usize;
             let period = fold.period(i, info.ts, info.first_test[fold.index], self.max_h);
             let rets: Vec<Option<f64>> = labels
