@@ -26,7 +26,15 @@ pub fn remove_in_flight() -> usize {
     paths.iter().filter(|p| fs::remove_file(p).is_ok()).count()
 }
 
-fn track(tmp: &Path, on: bool) {
+/// The temporaries being written now (what Ctrl-C would remove).
+#[cfg(test)]
+pub(crate) fn in_flight() -> Vec<PathBuf> {
+    IN_FLIGHT.lock().map(|v| v.clone()).unwrap_or_default()
+}
+
+/// Registers a temporary file while it is being written (`on`), and
+/// forgets it once renamed or removed, so that Ctrl-C can remove it.
+pub fn track(tmp: &Path, on: bool) {
     if let Ok(mut v) = IN_FLIGHT.lock() {
         if on {
             v.push(tmp.to_path_buf());
@@ -109,7 +117,7 @@ pub fn remove_stale_temporaries(dir: &Path) -> usize {
         .flatten()
         .filter(|e| {
             let name = e.file_name().to_string_lossy().to_string();
-            name.starts_with('.') && name.ends_with(".tmp")
+            name.starts_with('.') && (name.ends_with(".tmp") || name.ends_with(".tmp.png"))
         })
         .filter(|e| fs::remove_file(e.path()).is_ok())
         .count()
@@ -148,8 +156,9 @@ mod tests {
     fn stale_temporaries_are_cleaned_up() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(".x.json.123.tmp"), b"partial").unwrap();
+        fs::write(dir.path().join(".p.png.123.tmp.png"), b"partial").unwrap();
         fs::write(dir.path().join("x.json"), b"{}").unwrap();
-        assert_eq!(remove_stale_temporaries(dir.path()), 1);
+        assert_eq!(remove_stale_temporaries(dir.path()), 2);
         assert!(dir.path().join("x.json").exists());
     }
 }

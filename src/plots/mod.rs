@@ -84,6 +84,7 @@ pub fn render_png(
     let name = path.file_name().ok_or_else(|| fail("not a file path".into()))?;
     let tmp = dir.join(format!(".{}.{}.tmp.png", name.to_string_lossy(), std::process::id()));
 
+    crate::artifacts::track(&tmp, true);
     let result = (|| {
         let root = BitMapBackend::new(&tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -95,6 +96,7 @@ pub fn render_png(
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
+    crate::artifacts::track(&tmp, false);
     result.map_err(fail)
 }
 
@@ -231,6 +233,21 @@ mod tests {
         let err = render_png(&path, (50, 50), |_| Err("boom".to_string())).unwrap_err();
         assert_eq!(err, PlotError::Draw { path: path.clone(), message: "boom".into() });
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_png_being_drawn_is_registered_for_removal_on_ctrl_c() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("y.png");
+        let mine = |p: &PathBuf| {
+            p.parent() == Some(dir.path()) && p.to_string_lossy().ends_with(".tmp.png")
+        };
+        render_png(&path, (40, 40), |_| {
+            assert_eq!(crate::artifacts::in_flight().iter().filter(|p| mine(p)).count(), 1);
+            Ok(())
+        })
+        .unwrap();
+        assert!(!crate::artifacts::in_flight().iter().any(mine), "forgotten once renamed");
     }
 
     #[test]
