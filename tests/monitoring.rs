@@ -329,3 +329,48 @@ fn write_monitoring_paths_are_inside_the_metrics_directory() {
         ]
     );
 }
+
+/// `divtune ARGS` from the repository root; panics unless it succeeds.
+fn divtune_ok(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_divtune"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_ok(&out, &format!("divtune {args:?}"));
+}
+
+#[test]
+fn the_monitor_section_sets_the_scrape_target_and_where_alert_levels_come_from() {
+    let work = tempfile::tempdir().unwrap();
+    let runs = work.path().join("runs");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let (data, runs_s) = (data.to_str().unwrap(), runs.to_str().unwrap());
+    divtune_ok(&["-q", "tune", "--data", data, "--out", runs_s, "--run-id", "R"]);
+    let run = runs.join("R");
+    let metrics = |config: &str| {
+        let path = work.path().join("monitor.yaml");
+        std::fs::write(&path, config).unwrap();
+        divtune_ok(&[
+            "-q",
+            "monitoring",
+            "--run",
+            run.to_str().unwrap(),
+            "--config",
+            path.to_str().unwrap(),
+        ]);
+        let read = |rel: &str| std::fs::read_to_string(run.join("metrics").join(rel)).unwrap();
+        (read("prometheus_divergence.yml"), read("alerting_rules/divergence_alerts.yaml"))
+    };
+    let (scrape_a, rules_run) =
+        metrics("monitor:\n  target: svc-a:9100\n  levels_from_run: true\n");
+    let (_, rules_cfg) = metrics("monitor:\n  target: svc-a:9100\n  levels_from_run: false\n");
+    let (scrape_b, rules_b) = metrics("monitor:\n  target: svc-b:9200\n  levels_from_run: true\n");
+    assert!(scrape_a.contains("svc-a:9100") && !scrape_a.contains("svc-b"));
+    assert!(scrape_b.contains("svc-b:9200"));
+    // Event-rate, score and hit-rate levels follow the run's test figures
+    // in one case and the config's defaults in the other; the target does
+    // not touch the rules.
+    assert_ne!(rules_run, rules_cfg);
+    assert_eq!(rules_run, rules_b);
+}
