@@ -308,7 +308,6 @@ pub struct MergedRun {
     pub run_id: String,
     pub dir: PathBuf,
     pub outcome: TuneOutcome,
-    pub shards: usize,
 }
 
 /// Checks and combines the shards in `shard_dirs` and writes the run
@@ -328,7 +327,7 @@ pub fn merge(shard_dirs: &[PathBuf], out_root: &Path, run_id: Option<&str>) -> R
         finish_tune(&dir, &run_id, &merged.partial, &merged.config, units_s, started)?;
     let config = (&merged.config, merged.config_source.as_str());
     write_manifest(&dir, &run_id, config, &merged.inputs, started_at)?;
-    Ok(MergedRun { run_id, dir, outcome, shards: merged.shards })
+    Ok(MergedRun { run_id, dir, outcome })
 }
 
 /// Input files of the plan units at `units`, hashed, with their unit.
